@@ -1,0 +1,114 @@
+/**
+ * The sender's side: `createRequestEncryptor(publicJWKS)` and its `encrypt(kid, payload)`.
+ *
+ * @packageDocumentation
+ */
+import { InvalidArgumentError, MissingKidError, PayloadNotSerializableError } from './errors';
+import { packBody } from './envelope';
+import { isContext, sealJweBody, type BodyContext } from './jwe-body';
+import { wrapPassphrase } from './key-envelope';
+import { loadKeyring, type Keyring } from './keyset';
+import { generatePassphrase } from './passphrase';
+import { sealPayload } from './payload-cipher';
+import type { PublicJWKS } from './types';
+
+/**
+ * The body formats. `'legacy'` is `@elastic/request-crypto`'s and the default; `'jwe'` is one
+ * standard compact JWE (RSA-OAEP + A256GCM) that any JOSE library can open.
+ */
+export type BodyFormat = 'legacy' | 'jwe';
+
+/** Options of {@link createRequestEncryptor}. */
+export interface EncryptorOptions {
+  /** Default format of every body; `'legacy'` unless set. */
+  format?: BodyFormat;
+}
+
+/** Options of one {@link Encryptor.encrypt} call. */
+export interface EncryptOptions {
+  /** Format of this body; overrides the encryptor's default. */
+  format?: BodyFormat;
+  /** `'jwe'` only: string pairs bound into the authenticated header, checked by the receiver. */
+  context?: BodyContext;
+  /** `'jwe'` only: deflate the payload before encrypting (`zip` DEF). */
+  compress?: boolean;
+}
+
+/** Encrypts payloads for the keys of a public set. */
+export interface Encryptor {
+  /**
+   * Encrypts the JSON form of `input` for the key `kid`; resolves to the body text.
+   * Rejects with `MissingKidError` (`Error: Missing kid (<kid>).`) for a kid not in the set and
+   * `PayloadNotSerializableError` for an input without a JSON form.
+   */
+  encrypt(kid: string, input: unknown, options?: EncryptOptions): Promise<string>;
+}
+
+/** Serialises like `JSON.stringify`, refusing what has no JSON form. */
+export function serializePayload(input: unknown): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(input);
+  } catch {
+    // Cycles and BigInts throw; the message may quote the payload, so it is not kept.
+    throw new PayloadNotSerializableError();
+  }
+  if (json === undefined) throw new PayloadNotSerializableError();
+  return json;
+}
+
+function checkFormat(format: unknown): BodyFormat {
+  if (format === 'legacy' || format === 'jwe') return format;
+  throw new InvalidArgumentError('invalid argument: format must be "legacy" or "jwe"');
+}
+
+async function encryptLegacy(keyring: Keyring, kid: string, json: string): Promise<string> {
+  const key = keyring.get(kid);
+  if (key === undefined) throw new MissingKidError(kid);
+  const passphrase = generatePassphrase();
+  // PBKDF2 runs on the thread pool while the RSA wrap runs here.
+  const sealing = sealPayload(passphrase, json);
+  let encryptedAESKey: string;
+  try {
+    encryptedAESKey = wrapPassphrase(key, passphrase);
+  } catch (err) {
+    await sealing.catch(() => undefined);
+    throw err;
+  }
+  return packBody(encryptedAESKey, await sealing);
+}
+
+/**
+ * Builds an encryptor for a public JWKS (an object, or its JSON text). Rejects with
+ * `InvalidJwksError` for a set it cannot use.
+ */
+export async function createRequestEncryptor(
+  publicJWKS: PublicJWKS | string,
+  options: EncryptorOptions = {},
+): Promise<Encryptor> {
+  const keyring = loadKeyring(publicJWKS);
+  const defaultFormat = checkFormat(options.format ?? 'legacy');
+  return {
+    async encrypt(kid, input, callOptions = {}) {
+      const format = checkFormat(callOptions.format ?? defaultFormat);
+      if (typeof kid !== 'string') throw new MissingKidError(String(kid));
+      const json = serializePayload(input);
+      if (format === 'legacy') {
+        if (callOptions.context !== undefined || callOptions.compress !== undefined) {
+          throw new InvalidArgumentError('invalid argument: context and compress need format "jwe"');
+        }
+        return encryptLegacy(keyring, kid, json);
+      }
+      if (callOptions.context !== undefined && !isContext(callOptions.context)) {
+        throw new InvalidArgumentError('invalid argument: context must be an object of strings');
+      }
+      const key = keyring.get(kid);
+      if (key === undefined) throw new MissingKidError(kid);
+      return sealJweBody(key, json, {
+        compress: callOptions.compress === true,
+        context: callOptions.context,
+        now: Date.now(),
+      });
+    },
+  };
+}

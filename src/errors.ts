@@ -1,0 +1,158 @@
+/**
+ * Every failure this package reports is a {@link RequestCryptoError} with a stable `code`.
+ * One small class per failure, each with a fixed message (only the kid of `Missing kid` and the
+ * position of a bad key in a keyset vary, and neither is secret).
+ *
+ * @packageDocumentation
+ */
+
+/** The stable codes of {@link RequestCryptoError}, one per kind of failure. */
+export const ERROR_CODES = {
+  /** The body is not a body this package could have made: bad encoding, bad JSON, bad shape. */
+  BODY_MALFORMED: 'ERR_BODY_MALFORMED',
+  /** The body is longer than the decryptor's `maxBodyBytes`, or would inflate past it. */
+  BODY_TOO_LARGE: 'ERR_BODY_TOO_LARGE',
+  /** The body names a kid that has no private key in the decryptor's set. */
+  NO_KEY_FOUND: 'ERR_NO_KEY_FOUND',
+  /** `encrypt` was asked for a kid that is not in the public set. */
+  MISSING_KID: 'ERR_MISSING_KID',
+  /** A cryptographic check failed after the key was chosen. Deliberately says nothing more. */
+  DECRYPTION_FAILED: 'ERR_DECRYPTION_FAILED',
+  /** A header or key names an algorithm this package does not use. */
+  UNSUPPORTED_ALGORITHM: 'ERR_UNSUPPORTED_ALGORITHM',
+  /** A key set (JWKS) is not usable: bad shape, bad key, duplicate kid. */
+  INVALID_JWKS: 'ERR_INVALID_JWKS',
+  /** The payload has no JSON form (`undefined`, a function, a symbol, a BigInt, a cycle). */
+  PAYLOAD_NOT_SERIALIZABLE: 'ERR_PAYLOAD_NOT_SERIALIZABLE',
+  /** A `'jwe'` body's bound context differs from the one the receiver expects. */
+  CONTEXT_MISMATCH: 'ERR_CONTEXT_MISMATCH',
+  /** A body is older than `maxAgeSeconds`, from the future, or has no issue time. */
+  BODY_EXPIRED: 'ERR_BODY_EXPIRED',
+  /** An option or argument passed by the caller is not valid. */
+  INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
+} as const;
+
+/** One of the strings in {@link ERROR_CODES}. */
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+/**
+ * Base class of every error this package reports. Match on `code`, never on `message`.
+ */
+export class RequestCryptoError extends Error {
+  /** A stable, machine-readable identifier of the failure. */
+  readonly code: ErrorCode;
+
+  /** @internal */
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.code = code;
+    this.name = new.target.name;
+    // Keep the prototype chain when compiled to targets that lose it.
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
+/** The body is not a body this package could have made. */
+export class BodyMalformedError extends RequestCryptoError {
+  /** @internal */
+  constructor(message = 'body is malformed') {
+    super(ERROR_CODES.BODY_MALFORMED, message);
+  }
+}
+
+/** The body exceeds the decryptor's size limit. */
+export class BodyTooLargeError extends RequestCryptoError {
+  /** @internal */
+  constructor(message = 'body is too large') {
+    super(ERROR_CODES.BODY_TOO_LARGE, message);
+  }
+}
+
+/**
+ * The body's kid has no private key in the set. `String(err)` is exactly
+ * `Error: no key found`, as with `@elastic/request-crypto`.
+ */
+export class NoKeyFoundError extends RequestCryptoError {
+  /** @internal */
+  constructor() {
+    super(ERROR_CODES.NO_KEY_FOUND, 'no key found');
+    // The original's users compare `String(err)`; keep the name that prints as `Error`.
+    this.name = 'Error';
+  }
+}
+
+/**
+ * `encrypt` was asked for a kid the public set lacks. `String(err)` is exactly
+ * `Error: Missing kid (<kid>).`, as with `@elastic/request-crypto`.
+ */
+export class MissingKidError extends RequestCryptoError {
+  /** The kid that was asked for. */
+  readonly kid: string;
+
+  /** @internal */
+  constructor(kid: string) {
+    super(ERROR_CODES.MISSING_KID, `Missing kid (${kid}).`);
+    this.kid = kid;
+    this.name = 'Error';
+  }
+}
+
+/**
+ * A cryptographic check failed once a key was chosen: RSA-OAEP unwrap, JWE tag, GCM tag, wrong
+ * passphrase. All of them give this one error with this one message, so that a sender of forged
+ * bodies learns nothing about the key.
+ */
+export class DecryptionFailedError extends RequestCryptoError {
+  /** @internal */
+  constructor() {
+    super(ERROR_CODES.DECRYPTION_FAILED, 'decryption failed');
+  }
+}
+
+/** A header or key names an algorithm this package does not use. */
+export class UnsupportedAlgorithmError extends RequestCryptoError {
+  /** @internal */
+  constructor(message = 'unsupported algorithm') {
+    super(ERROR_CODES.UNSUPPORTED_ALGORITHM, message);
+  }
+}
+
+/** A key set is not usable. The message names the index and kid of the bad key. */
+export class InvalidJwksError extends RequestCryptoError {
+  /** @internal */
+  constructor(message = 'invalid JWKS') {
+    super(ERROR_CODES.INVALID_JWKS, message);
+  }
+}
+
+/** The payload has no JSON form. */
+export class PayloadNotSerializableError extends RequestCryptoError {
+  /** @internal */
+  constructor(message = 'payload is not JSON-serializable') {
+    super(ERROR_CODES.PAYLOAD_NOT_SERIALIZABLE, message);
+  }
+}
+
+/** A `'jwe'` body's context is not the one the receiver expects. */
+export class ContextMismatchError extends RequestCryptoError {
+  /** @internal */
+  constructor() {
+    super(ERROR_CODES.CONTEXT_MISMATCH, 'context does not match');
+  }
+}
+
+/** A body is older than allowed, issued in the future, or carries no issue time. */
+export class BodyExpiredError extends RequestCryptoError {
+  /** @internal */
+  constructor(message = 'body is expired') {
+    super(ERROR_CODES.BODY_EXPIRED, message);
+  }
+}
+
+/** An option or argument passed by the caller is not valid. */
+export class InvalidArgumentError extends RequestCryptoError {
+  /** @internal */
+  constructor(message: string) {
+    super(ERROR_CODES.INVALID_ARGUMENT, message);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The `'jwe'` body: one standard JWE compact serialisation that any JOSE library reads.
+ * Protected header: `alg` (the key's), `enc` A256GCM, `kid`, `iat`, `cty` json, then `zip` DEF
+ * when compressed and `ctx` (the bound context) when given. Plaintext: the UTF-8 JSON payload.
+ *
+ * @packageDocumentation
+ */
+import { BodyExpiredError, BodyMalformedError, ContextMismatchError } from './errors';
+import { parseCompactJwe } from './jwe/compact';
+import { checkJweHeader, chooseKey, openJwe, type JweExpectations } from './jwe/decrypt';
+import { encryptCompactJwe, wrapAlgorithmOf } from './jwe/encrypt';
+import type { Keyring, RecipientKey } from './keyset';
+import type { JWKMetadata } from './types';
+
+/** String pairs bound into a `'jwe'` body's authenticated header. */
+export type BodyContext = Readonly<Record<string, string>>;
+
+/** The protected-header member that carries the context. */
+export const CONTEXT_HEADER = 'ctx';
+
+/** A `'jwe'` body has four dots; a legacy body (base64url) has none. */
+export function isJweBody(text: string): boolean {
+  return text.includes('.');
+}
+
+/** Makes a `'jwe'` body. */
+export function sealJweBody(
+  key: RecipientKey,
+  json: string,
+  options: { compress: boolean; context: BodyContext | undefined; now: number },
+): string {
+  const header: Record<string, unknown> = {
+    alg: wrapAlgorithmOf(key),
+    enc: 'A256GCM',
+    kid: key.kid,
+    iat: Math.floor(options.now / 1000),
+    cty: 'json',
+  };
+  if (options.compress) header.zip = 'DEF';
+  if (options.context !== undefined) header[CONTEXT_HEADER] = { ...options.context };
+  return encryptCompactJwe(key, 'A256GCM', header, Buffer.from(json, 'utf8'), options.compress);
+}
+
+/** An opened `'jwe'` body. */
+export interface OpenedJweBody {
+  readonly plaintext: Buffer;
+  readonly key: RecipientKey;
+  readonly protected: string[];
+  readonly header: Record<string, string>;
+  readonly metadata: JWKMetadata;
+  readonly issuedAt: number | undefined;
+  readonly context: BodyContext | undefined;
+}
+
+/** True for a plain object whose values are all strings. */
+export function isContext(value: unknown): value is BodyContext {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((item) => typeof item === 'string')
+  );
+}
+
+/** Parses, checks and opens a `'jwe'` body; `maxBodyBytes` bounds ciphertext and inflation. */
+export function openJweBody(text: string, keyring: Keyring, maxBodyBytes: number): OpenedJweBody {
+  const expect: JweExpectations = {
+    enc: 'A256GCM',
+    maxCiphertextBytes: maxBodyBytes,
+    maxPlaintextBytes: maxBodyBytes,
+    overInflation: 'too-large',
+  };
+  const jwe = parseCompactJwe(text, { maxLength: maxBodyBytes, maxHeaderLength: 16384 });
+  const checked = checkJweHeader(jwe, expect);
+  const { iat } = jwe.header;
+  if (iat !== undefined && !(typeof iat === 'number' && Number.isSafeInteger(iat) && iat >= 0)) {
+    throw new BodyMalformedError('body is malformed: JWE "iat" is not a number of seconds');
+  }
+  const context = jwe.header[CONTEXT_HEADER];
+  if (context !== undefined && !isContext(context)) {
+    throw new BodyMalformedError('body is malformed: JWE "ctx" is not an object of strings');
+  }
+  const key = chooseKey(keyring, checked);
+  const plaintext = openJwe(jwe, checked, key, expect);
+  return {
+    plaintext,
+    key,
+    protected: [...jwe.headerNames],
+    header: { ...jwe.header } as Record<string, string>,
+    metadata: { ...key.metadata },
+    issuedAt: iat as number | undefined,
+    context,
+  };
+}
+
+/** Rejects unless every expected pair is present and equal. */
+export function checkContext(actual: BodyContext | undefined, expected: BodyContext | undefined): void {
+  if (expected === undefined) return;
+  for (const [name, value] of Object.entries(expected)) {
+    if (actual === undefined || !Object.prototype.hasOwnProperty.call(actual, name) || actual[name] !== value) {
+      throw new ContextMismatchError();
+    }
+  }
+}
+
+/** Rejects a body issued more than `maxAgeSeconds` ago, or beyond `toleranceSeconds` in the future. */
+export function checkFreshness(
+  issuedAt: number | undefined,
+  maxAgeSeconds: number | undefined,
+  toleranceSeconds: number,
+  now: number,
+): void {
+  if (maxAgeSeconds === undefined) return;
+  if (issuedAt === undefined) throw new BodyExpiredError('body is expired: it carries no issue time');
+  const nowSeconds = Math.floor(now / 1000);
+  if (issuedAt > nowSeconds + toleranceSeconds) throw new BodyExpiredError('body is expired: issued in the future');
+  if (nowSeconds - issuedAt > maxAgeSeconds + toleranceSeconds) throw new BodyExpiredError();
+}

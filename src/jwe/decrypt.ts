@@ -1,0 +1,105 @@
+/**
+ * Opens a compact JWE with the key its `kid` names. Header checks come first and say what is
+ * wrong; from the moment a key is chosen every failure is the same {@link DecryptionFailedError}.
+ *
+ * @packageDocumentation
+ */
+import { inflateRawSync } from 'node:zlib';
+
+import {
+  BodyMalformedError,
+  BodyTooLargeError,
+  DecryptionFailedError,
+  NoKeyFoundError,
+  UnsupportedAlgorithmError,
+} from '../errors';
+import { isWrapAlgorithm, type Keyring, type RecipientKey, type WrapAlgorithm } from '../keyset';
+import { CEK_LENGTH, IV_LENGTH, openContent, TAG_LENGTH, type ContentEncryption } from './content-cipher';
+import type { CompactJwe } from './compact';
+import { unwrapCek } from './rsa-oaep';
+
+/** What the caller expects of the JWE. */
+export interface JweExpectations {
+  /** The one content encryption accepted. */
+  readonly enc: ContentEncryption;
+  /** Longest accepted ciphertext, in bytes. */
+  readonly maxCiphertextBytes: number;
+  /** Longest accepted plaintext after inflation, in bytes. */
+  readonly maxPlaintextBytes: number;
+  /** When inflation would pass `maxPlaintextBytes`: too large (a body limit) or failed (a key). */
+  readonly overInflation: 'too-large' | 'failed';
+}
+
+/** The checked header of a JWE, before any key is used. */
+export interface CheckedHeader {
+  readonly kid: string;
+  readonly alg: WrapAlgorithm;
+  readonly zip: boolean;
+}
+
+/** Checks the header and the part sizes; throws a specific error, since no key is involved yet. */
+export function checkJweHeader(jwe: CompactJwe, expect: JweExpectations): CheckedHeader {
+  const { header } = jwe;
+  if (typeof header.kid !== 'string' || header.kid.length === 0) {
+    throw new BodyMalformedError('body is malformed: JWE header has no kid');
+  }
+  if (!isWrapAlgorithm(header.alg)) throw new UnsupportedAlgorithmError('unsupported algorithm: JWE "alg"');
+  if (header.enc !== expect.enc) throw new UnsupportedAlgorithmError('unsupported algorithm: JWE "enc"');
+  if (header.zip !== undefined && header.zip !== 'DEF') {
+    throw new UnsupportedAlgorithmError('unsupported algorithm: JWE "zip"');
+  }
+  // No extension is understood here, so any critical one must be refused (RFC 7516 §4.1.13).
+  if (header.crit !== undefined) throw new UnsupportedAlgorithmError('unsupported algorithm: JWE "crit"');
+  if (jwe.iv.length !== IV_LENGTH[expect.enc] || jwe.tag.length !== TAG_LENGTH) {
+    throw new BodyMalformedError('body is malformed: JWE IV or tag has the wrong length');
+  }
+  if (jwe.ciphertext.length === 0) throw new BodyMalformedError('body is malformed: JWE ciphertext is empty');
+  if (jwe.ciphertext.length > expect.maxCiphertextBytes) {
+    throw new BodyTooLargeError('body is too large: JWE ciphertext exceeds its limit');
+  }
+  return { kid: header.kid, alg: header.alg, zip: header.zip === 'DEF' };
+}
+
+/** The private key a checked header asks for, or {@link NoKeyFoundError}. */
+export function chooseKey(keyring: Keyring, checked: CheckedHeader): RecipientKey {
+  const key = keyring.get(checked.kid);
+  if (key === undefined || key.privateKey === undefined) throw new NoKeyFoundError();
+  if (key.declaredAlg !== undefined && key.declaredAlg !== checked.alg) {
+    throw new UnsupportedAlgorithmError('unsupported algorithm: JWE "alg" is not the key\'s');
+  }
+  return key;
+}
+
+/** Unwraps, authenticates, decrypts and (bounded) inflates. Every failure is the same error. */
+export function openJwe(
+  jwe: CompactJwe,
+  checked: CheckedHeader,
+  key: RecipientKey,
+  expect: JweExpectations,
+): Buffer {
+  const privateKey = key.privateKey;
+  if (privateKey === undefined) throw new NoKeyFoundError();
+  const cek = unwrapCek(checked.alg, privateKey, jwe.encryptedKey, CEK_LENGTH[expect.enc]);
+  const content = openContent(
+    expect.enc,
+    cek,
+    Buffer.from(jwe.protectedText, 'ascii'),
+    jwe.iv,
+    jwe.ciphertext,
+    jwe.tag,
+  );
+  if (content === undefined) throw new DecryptionFailedError();
+  if (!checked.zip) {
+    if (content.length > expect.maxPlaintextBytes) throw new BodyTooLargeError();
+    return content;
+  }
+  try {
+    return inflateRawSync(content, { maxOutputLength: Math.max(1, expect.maxPlaintextBytes) });
+  } catch (err) {
+    const tooLarge = err instanceof RangeError || (err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
+    if (tooLarge && expect.overInflation === 'too-large') {
+      throw new BodyTooLargeError('body is too large: it inflates past the limit');
+    }
+    throw new DecryptionFailedError();
+  }
+}

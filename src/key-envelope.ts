@@ -1,0 +1,61 @@
+/**
+ * The legacy format's `encryptedAESKey`: the 32-byte passphrase as a compact JWE
+ * (`zip` DEF, `enc` A128CBC-HS256, `alg` RSA-OAEP, `kid`), byte-compatible with node-jose's.
+ *
+ * @packageDocumentation
+ */
+import { DecryptionFailedError } from './errors';
+import type { CompactLimits } from './jwe/compact';
+import { parseCompactJwe } from './jwe/compact';
+import { checkJweHeader, chooseKey, openJwe, type JweExpectations } from './jwe/decrypt';
+import { encryptCompactJwe, wrapAlgorithmOf } from './jwe/encrypt';
+import type { Keyring, RecipientKey } from './keyset';
+import { KEY_LENGTH_IN_BYTES } from './passphrase';
+import type { JWKMetadata } from './types';
+
+/**
+ * A wrapped 32-byte key is about 550 characters for RSA-2048 and 900 for RSA-4096; anything much
+ * longer is not one, and is refused before it is decoded (so a deflate bomb is never inflated).
+ */
+export const KEY_ENVELOPE_LIMITS: CompactLimits = { maxLength: 4096, maxHeaderLength: 1024 };
+
+const EXPECT: JweExpectations = {
+  enc: 'A128CBC-HS256',
+  // 32 bytes deflated is at most 37; CBC pads that to 48. 64 leaves room for any sane encoder.
+  maxCiphertextBytes: 64,
+  maxPlaintextBytes: KEY_LENGTH_IN_BYTES,
+  overInflation: 'failed',
+};
+
+/** Wraps `passphrase` for `key`, header members in node-jose's order. */
+export function wrapPassphrase(key: RecipientKey, passphrase: Buffer): string {
+  const header = { zip: 'DEF', enc: EXPECT.enc, alg: wrapAlgorithmOf(key), kid: key.kid };
+  return encryptCompactJwe(key, EXPECT.enc, header, passphrase, true);
+}
+
+/** What opening a key envelope yields. */
+export interface OpenedKeyEnvelope {
+  readonly passphrase: Buffer;
+  readonly key: RecipientKey;
+  /** The protected header's member names, in order. */
+  readonly protected: string[];
+  /** The protected header. */
+  readonly header: Record<string, string>;
+  readonly metadata: JWKMetadata;
+}
+
+/** Parses, checks and opens an `encryptedAESKey`. */
+export function openKeyEnvelope(text: string, keyring: Keyring): OpenedKeyEnvelope {
+  const jwe = parseCompactJwe(text, KEY_ENVELOPE_LIMITS);
+  const checked = checkJweHeader(jwe, EXPECT);
+  const key = chooseKey(keyring, checked);
+  const passphrase = openJwe(jwe, checked, key, EXPECT);
+  if (passphrase.length !== KEY_LENGTH_IN_BYTES) throw new DecryptionFailedError();
+  return {
+    passphrase,
+    key,
+    protected: [...jwe.headerNames],
+    header: { ...jwe.header } as Record<string, string>,
+    metadata: { ...key.metadata },
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * Key handling for the encryptor and decryptor: validates a JWKS once, at construction, and turns
+ * every key into `node:crypto` key objects, so that no body ever pays for a key-format conversion.
+ *
+ * @packageDocumentation
+ */
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+
+import { InvalidJwksError } from './errors';
+import { decodeBase64Url } from './lib/base64';
+import type { JWKMetadata, KeyUse, PublicJWK, PublicJWKS } from './types';
+
+/** The key-wrapping algorithms this package uses: RSA-OAEP with SHA-1 or SHA-256. */
+export type WrapAlgorithm = 'RSA-OAEP' | 'RSA-OAEP-256';
+
+/** True for the names in {@link WrapAlgorithm}. */
+export function isWrapAlgorithm(alg: unknown): alg is WrapAlgorithm {
+  return alg === 'RSA-OAEP' || alg === 'RSA-OAEP-256';
+}
+
+/** One key of a set, ready for use. */
+export interface RecipientKey {
+  /** The key id. */
+  readonly kid: string;
+  /** The `alg` the JWK declares, if any. */
+  readonly declaredAlg: string | undefined;
+  /** What `getJWKMetadata` reports: the same members node-jose reports. */
+  readonly metadata: JWKMetadata;
+  /** The public JWK, members in node-jose's order (what `getWellKnowns` publishes). */
+  readonly publicJwk: PublicJWK;
+  /** The RSA public key. */
+  readonly publicKey: KeyObject;
+  /** The RSA private key, when the JWK has one. */
+  readonly privateKey: KeyObject | undefined;
+}
+
+/** A validated key set, looked up by kid. */
+export interface Keyring {
+  /** The key with this kid, if the set has one. */
+  get(kid: string): RecipientKey | undefined;
+  /** All keys, in the order of the set. */
+  readonly keys: readonly RecipientKey[];
+  /** The public half of the set. */
+  publicJwks(): PublicJWKS;
+}
+
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const;
+const SECRET_MEMBERS = new Set<string>([...PRIVATE_MEMBERS, 'oth', 'k']);
+// node-jose serialises these first, in this order, then everything else it was given.
+const LEADING_MEMBERS = ['kty', 'kid', 'use', 'alg', 'key_ops', 'e', 'n'] as const;
+const MIN_MODULUS_BITS = 1024;
+const MAX_MODULUS_BITS = 16384;
+const MAX_KID_IN_MESSAGE = 64;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(index: number, kid: unknown): string {
+  if (typeof kid !== 'string') return `key at index ${index}`;
+  const shown = kid.length > MAX_KID_IN_MESSAGE ? `${kid.slice(0, MAX_KID_IN_MESSAGE)}…` : kid;
+  return `key at index ${index} (kid ${JSON.stringify(shown)})`;
+}
+
+function publicMembersOf(jwk: Record<string, unknown>): PublicJWK {
+  const out: Record<string, unknown> = {};
+  for (const name of LEADING_MEMBERS) {
+    if (jwk[name] !== undefined) out[name] = jwk[name];
+  }
+  for (const [name, value] of Object.entries(jwk)) {
+    if (!(name in out) && !SECRET_MEMBERS.has(name) && value !== undefined) out[name] = value;
+  }
+  return out as unknown as PublicJWK;
+}
+
+function loadKey(jwk: unknown, index: number): RecipientKey {
+  if (!isRecord(jwk)) throw new InvalidJwksError(`invalid JWKS: ${describe(index, undefined)} is not an object`);
+  const where = describe(index, jwk.kid);
+  const fail = (why: string): never => {
+    throw new InvalidJwksError(`invalid JWKS: ${where} ${why}`);
+  };
+  if (typeof jwk.kid !== 'string' || jwk.kid.length === 0) fail('has no kid');
+  if (jwk.kty !== 'RSA') fail('has an unsupported kty (only RSA is used)');
+  for (const name of ['n', 'e'] as const) {
+    const value = jwk[name];
+    if (typeof value !== 'string' || value.length === 0) fail(`has no "${name}"`);
+    if (decodeBase64Url(value as string) === undefined) fail(`has a "${name}" that is not base64url`);
+  }
+  if (jwk.alg !== undefined && typeof jwk.alg !== 'string') fail('has an "alg" that is not a string');
+  if (jwk.use !== undefined && typeof jwk.use !== 'string') fail('has a "use" that is not a string');
+
+  const hasPrivate = jwk.d !== undefined;
+  if (hasPrivate) {
+    for (const name of PRIVATE_MEMBERS) {
+      const value = jwk[name];
+      if (typeof value !== 'string' || decodeBase64Url(value) === undefined || value.length === 0) {
+        fail(`has a private part without a valid "${name}"`);
+      }
+    }
+  }
+
+  let publicKey: KeyObject;
+  let privateKey: KeyObject | undefined;
+  try {
+    publicKey = createPublicKey({ key: { kty: 'RSA', n: jwk.n as string, e: jwk.e as string }, format: 'jwk' });
+    if (hasPrivate) {
+      const parts: Record<string, string> = { kty: 'RSA' };
+      for (const name of ['n', 'e', ...PRIVATE_MEMBERS] as const) parts[name] = jwk[name] as string;
+      privateKey = createPrivateKey({ key: parts, format: 'jwk' });
+    }
+  } catch {
+    // The cause may quote key material: report only where the bad key is.
+    return fail('is not a valid RSA key');
+  }
+  const bits = publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (bits < MIN_MODULUS_BITS || bits > MAX_MODULUS_BITS) {
+    fail(`has a ${bits}-bit modulus (allowed: ${MIN_MODULUS_BITS} to ${MAX_MODULUS_BITS})`);
+  }
+
+  const kid = jwk.kid as string;
+  const alg = jwk.alg as string | undefined;
+  const use = jwk.use as string | undefined;
+  return {
+    kid,
+    declaredAlg: alg,
+    // node-jose reports absent members as empty strings; keep that.
+    metadata: { kid, kty: 'RSA', length: bits, use: (use ?? '') as KeyUse, alg: alg ?? '' },
+    publicJwk: publicMembersOf(jwk),
+    publicKey,
+    privateKey,
+  };
+}
+
+/**
+ * Reads the JWKS given to `createRequestEncryptor` / `createRequestDecryptor`: an object, or its
+ * JSON text (the original's README passes the text of a file). Throws {@link InvalidJwksError}.
+ */
+export function loadKeyring(input: unknown): Keyring {
+  let jwks: unknown = input;
+  if (typeof input === 'string') {
+    try {
+      jwks = JSON.parse(input);
+    } catch {
+      throw new InvalidJwksError('invalid JWKS: the text is not JSON');
+    }
+  }
+  if (!isRecord(jwks)) throw new InvalidJwksError('invalid JWKS: expected an object with a "keys" array');
+  if (!Array.isArray(jwks.keys)) throw new InvalidJwksError('invalid JWKS: "keys" is not an array');
+
+  const byKid = new Map<string, RecipientKey>();
+  const keys: RecipientKey[] = [];
+  jwks.keys.forEach((jwk: unknown, index: number) => {
+    const key = loadKey(jwk, index);
+    if (byKid.has(key.kid)) {
+      throw new InvalidJwksError(`invalid JWKS: ${describe(index, key.kid)} repeats a kid already in the set`);
+    }
+    byKid.set(key.kid, key);
+    keys.push(key);
+  });
+
+  return {
+    keys,
+    get: (kid) => byKid.get(kid),
+    publicJwks: () => ({ keys: keys.map((key) => ({ ...key.publicJwk })) }),
+  };
+}
