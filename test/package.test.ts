@@ -1,0 +1,66 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { vectors } from './helpers';
+
+const root = join(__dirname, '..');
+
+describe('the package as users get it', () => {
+  let dir: string;
+  let files: string[];
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'request-crypto-pack-'));
+    const packed = JSON.parse(
+      execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: root, encoding: 'utf8' }),
+    ) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    files = packed[0]!.files.map((f) => f.path);
+    const tarball = join(dir, packed[0]!.filename);
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+    // The runtime dependencies come from the lock-installed node_modules of this checkout: no network.
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', tarball], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+    writeFileSync(join(dir, 'vectors.json'), JSON.stringify(vectors));
+  }, 180_000);
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('ships the built lib with declarations, and no tests or TypeScript sources', () => {
+    expect(files).toEqual(expect.arrayContaining(['lib/index.js', 'lib/index.d.ts', 'package.json', 'README.md', 'LICENSE']));
+    expect(files.filter((f) => f.startsWith('test/') || f.startsWith('src/') || f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+  });
+
+  it('round-trips a body through require() from a .cjs file', () => {
+    writeFileSync(
+      join(dir, 'check.cjs'),
+      `const rc = require('request-crypto');
+const v = require('./vectors.json');
+(async () => {
+  const body = await (await rc.createRequestEncryptor(v.publicJWKS)).encrypt('kibana1', { via: 'cjs' });
+  const out = await (await rc.createRequestDecryptor(v.privateJWKS)).decrypt(body);
+  const golden = await (await rc.createRequestDecryptor(v.privateJWKS)).decrypt(v.vectors[0].body);
+  console.log(JSON.stringify([out, golden, typeof rc.RequestCryptoError]));
+})().catch((e) => { console.error(e); process.exit(1); });`,
+    );
+    const out = execFileSync(process.execPath, ['check.cjs'], { cwd: dir, encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual([{ via: 'cjs' }, vectors.vectors[0]!.payload, 'function']);
+  });
+
+  it('round-trips a body through named imports from a .mjs file', () => {
+    writeFileSync(
+      join(dir, 'check.mjs'),
+      `import { createRequestDecryptor, createRequestEncryptor, ERROR_CODES } from 'request-crypto';
+import { readFileSync } from 'node:fs';
+const v = JSON.parse(readFileSync('./vectors.json', 'utf8'));
+const body = await (await createRequestEncryptor(v.publicJWKS)).encrypt('kibana1', { via: 'esm' });
+const out = await (await createRequestDecryptor(v.privateJWKS)).decrypt(body);
+console.log(JSON.stringify([out, ERROR_CODES.NO_KEY_FOUND]));`,
+    );
+    const out = execFileSync(process.execPath, ['check.mjs'], { cwd: dir, encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual([{ via: 'esm' }, 'ERR_NO_KEY_FOUND']);
+  });
+});
