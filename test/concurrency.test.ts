@@ -1,0 +1,27 @@
+import { createRequestDecryptor, createRequestEncryptor } from '../src';
+import { makeKeySets } from './helpers';
+
+describe('concurrency', () => {
+  it('keeps 1,000 concurrent encrypts and decrypts over three kids apart: each body decrypts to its own payload', async () => {
+    const kids = ['kibana', 'kibana1', 'kibana_dev1'];
+    const { privateJWKS, publicJWKS } = makeKeySets(kids);
+    const encryptor = await createRequestEncryptor(publicJWKS);
+    const decryptor = await createRequestDecryptor(privateJWKS);
+
+    const results = await Promise.all(
+      Array.from({ length: 1000 }, async (_, i) => {
+        const kid = kids[i % kids.length]!;
+        const payload = { i, kid, cluster_uuid: `cluster-${i}` };
+        const body = await encryptor.encrypt(kid, payload, i % 2 === 0 ? {} : { format: 'jwe' });
+        const [decrypted, metadata] = await Promise.all([decryptor.decrypt(body), decryptor.getJWKMetadata(body)]);
+        return { payload, decrypted, kid: metadata.key.kid, expectedKid: kid };
+      }),
+    );
+
+    expect(results).toHaveLength(1000);
+    for (const result of results) {
+      expect(result.decrypted).toEqual(result.payload);
+      expect(result.kid).toBe(result.expectedKid);
+    }
+  }, 120_000);
+});
