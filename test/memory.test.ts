@@ -82,6 +82,7 @@ describe('memory bound on inflation', () => {
       { encoding: 'utf8', timeout: 60_000 },
     );
     const result = JSON.parse(out) as { code: string; growth: number };
+    process.stdout.write(`inflation bomb: RSS grew ${(result.growth / 1048576).toFixed(1)} MiB\n`);
     expect(result.code).toBe('ERR_BODY_TOO_LARGE');
     expect(result.growth).toBeLessThan(64 * 1024 * 1024);
   }, 120_000);
