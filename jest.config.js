@@ -5,4 +5,6 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   testTimeout: 60000,
+  // The examples import the package by name, as users do.
+  moduleNameMapper: { '^request-crypto$': '<rootDir>/src' },
 };

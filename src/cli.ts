@@ -1,0 +1,272 @@
+#!/usr/bin/env node
+/**
+ * The `request-crypto` command: make and rotate keys, encrypt, decrypt and inspect bodies.
+ * stdout carries only the result; any failure is one line on stderr with its error code.
+ *
+ * @packageDocumentation
+ */
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, basename, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+
+import { createRequestDecryptor } from './decryptor';
+import { createRequestEncryptor, type BodyFormat } from './encryptor';
+import { InvalidArgumentError, MissingKidError, RequestCryptoError } from './errors';
+import { ALLOWED_MODULI, createJWKManager } from './jwk';
+import type { JWKS, PrivateJWKS } from './types';
+
+const USAGE: Record<string, string> = {
+  main: `Usage: request-crypto <command> [options]
+
+Commands:
+  keygen   --kid K [--bits N] [--alg A] --jwks FILE   add a new key to a private key set (file mode 0600)
+  public   --jwks FILE                                 print the public key set
+  remove   --kid K --jwks FILE                         remove a key from a key set
+  encrypt  --jwks FILE --kid K [--format F] [--context k=v]... [--compress] [FILE|-]
+  decrypt  --jwks FILE [--max-age S] [--context k=v]... [FILE|-]
+  inspect  --jwks FILE [FILE|-]                        print a body's key and header as JSON
+  demo                                                 run sender, mediator and receiver locally
+
+Run "request-crypto <command> --help" for one command.`,
+  keygen: `Usage: request-crypto keygen --kid K [--bits 2048|3072|4096] [--alg RSA-OAEP|RSA-OAEP-256] --jwks FILE
+
+Makes an RSA key and adds it to the private key set in FILE, creating the file if needed. The file
+is written with mode 0600. Refuses a kid already in the set. Prints the new public key.`,
+  public: `Usage: request-crypto public --jwks FILE
+
+Prints the public half of the key set in FILE: what senders need.`,
+  remove: `Usage: request-crypto remove --kid K --jwks FILE
+
+Removes the key K from the key set in FILE (for rotation: add the new key, ship the new public
+set, then remove the old key).`,
+  encrypt: `Usage: request-crypto encrypt --jwks FILE --kid K [--format legacy|jwe] [--context k=v]... [--compress] [FILE|-]
+
+Encrypts the JSON in FILE (or stdin) for key K and prints the body. --format defaults to legacy;
+--context and --compress need --format jwe.`,
+  decrypt: `Usage: request-crypto decrypt --jwks FILE [--max-age SECONDS] [--context k=v]... [FILE|-]
+
+Decrypts the body in FILE (or stdin) with the private key set in FILE and prints the JSON payload.`,
+  inspect: `Usage: request-crypto inspect --jwks FILE [FILE|-]
+
+Prints, as JSON, the key and header of the body in FILE (or stdin). Needs the private key set,
+since the key envelope is authenticated before anything is reported.`,
+  demo: `Usage: request-crypto demo
+
+Makes a key set in a temporary folder and runs a sender, a mediator and a receiver on 127.0.0.1.`,
+};
+
+/** Where the CLI writes; injectable for tests. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  readStdin: () => Promise<string>;
+}
+
+class UsageError extends InvalidArgumentError {}
+
+function readStdin(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    process.stdin.on('data', (chunk: Buffer) => chunks.push(chunk));
+    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    process.stdin.on('error', reject);
+  });
+}
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    throw new InvalidArgumentError(`cannot read ${what} ${path}`);
+  }
+}
+
+function readJwks(path: string): JWKS {
+  const text = readText(path, 'key set');
+  try {
+    return JSON.parse(text) as JWKS;
+  } catch {
+    throw new InvalidArgumentError(`key set ${path} is not JSON`);
+  }
+}
+
+/** Writes a private key set: a 0600 file beside the target, then an atomic rename over it. */
+function writePrivateJwks(path: string, jwks: PrivateJWKS): void {
+  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  writeFileSync(temporary, `${JSON.stringify(jwks, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(temporary, 0o600);
+  renameSync(temporary, path);
+}
+
+function parseContext(pairs: string[] | undefined): Record<string, string> | undefined {
+  if (pairs === undefined || pairs.length === 0) return undefined;
+  const context: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new UsageError(`--context takes k=v, not ${JSON.stringify(pair)}`);
+    context[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return context;
+}
+
+function required(value: string | undefined, flag: string): string {
+  if (value === undefined || value === '') throw new UsageError(`${flag} is required`);
+  return value;
+}
+
+async function readInput(positionals: string[], io: CliIo, what: string): Promise<string> {
+  if (positionals.length > 1) throw new UsageError('give at most one input file');
+  const source = positionals[0] ?? '-';
+  return source === '-' ? io.readStdin() : readText(source, what);
+}
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  kid: { type: 'string' },
+  jwks: { type: 'string' },
+  bits: { type: 'string' },
+  alg: { type: 'string' },
+  format: { type: 'string' },
+  context: { type: 'string', multiple: true },
+  compress: { type: 'boolean' },
+  'max-age': { type: 'string' },
+} as const;
+
+const ALLOWED: Record<string, readonly string[]> = {
+  keygen: ['kid', 'jwks', 'bits', 'alg'],
+  public: ['jwks'],
+  remove: ['kid', 'jwks'],
+  encrypt: ['kid', 'jwks', 'format', 'context', 'compress'],
+  decrypt: ['jwks', 'context', 'max-age'],
+  inspect: ['jwks'],
+  demo: [],
+};
+
+async function run(argv: string[], io: CliIo): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    io.stdout(`${USAGE.main}\n`);
+    return;
+  }
+  const allowed = ALLOWED[command];
+  if (allowed === undefined) throw new UsageError(`unknown command ${JSON.stringify(command)} (see --help)`);
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; args: string[] }>>;
+  try {
+    parsed = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0] ?? 'bad arguments');
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) {
+    io.stdout(`${USAGE[command]}\n`);
+    return;
+  }
+  for (const name of Object.keys(values)) {
+    if (!allowed.includes(name)) throw new UsageError(`${command} does not take --${name}`);
+  }
+  if (!['encrypt', 'decrypt', 'inspect'].includes(command) && positionals.length > 0) {
+    throw new UsageError(`${command} takes no file argument`);
+  }
+
+  switch (command) {
+    case 'keygen': {
+      const kid = required(values.kid, '--kid');
+      const path = required(values.jwks, '--jwks');
+      const bits = values.bits === undefined ? 2048 : Number(values.bits);
+      if (!ALLOWED_MODULI.includes(bits)) throw new UsageError('--bits must be 2048, 3072 or 4096');
+      const alg = values.alg ?? 'RSA-OAEP';
+      if (alg !== 'RSA-OAEP' && alg !== 'RSA-OAEP-256') throw new UsageError('--alg must be RSA-OAEP or RSA-OAEP-256');
+      const manager = await createJWKManager(existsSync(path) ? readJwks(path) : undefined);
+      if (manager.getPublicJWK(kid) !== null) throw new UsageError(`the key set already has kid ${JSON.stringify(kid)}`);
+      await manager.addKey(kid, { modulusLength: bits, alg });
+      writePrivateJwks(path, manager.getPrivateJWKS());
+      io.stdout(`${JSON.stringify(manager.getPublicJWK(kid))}\n`);
+      return;
+    }
+    case 'public': {
+      const manager = await createJWKManager(readJwks(required(values.jwks, '--jwks')));
+      io.stdout(`${JSON.stringify(manager.getPublicJWKS(), null, 2)}\n`);
+      return;
+    }
+    case 'remove': {
+      const kid = required(values.kid, '--kid');
+      const path = required(values.jwks, '--jwks');
+      const manager = await createJWKManager(readJwks(path));
+      const key = manager.getPublicJWK(kid);
+      if (key === null) throw new MissingKidError(kid);
+      manager.removeKey(key);
+      writePrivateJwks(path, manager.getPrivateJWKS());
+      return;
+    }
+    case 'encrypt': {
+      const kid = required(values.kid, '--kid');
+      const format = (values.format ?? 'legacy') as BodyFormat;
+      if (format !== 'legacy' && format !== 'jwe') throw new UsageError('--format must be legacy or jwe');
+      const context = parseContext(values.context);
+      if (format === 'legacy' && (context !== undefined || values.compress === true)) {
+        throw new UsageError('--context and --compress need --format jwe');
+      }
+      const encryptor = await createRequestEncryptor(readJwks(required(values.jwks, '--jwks')) as never);
+      const text = await readInput(positionals, io, 'input');
+      let payload: unknown;
+      try {
+        payload = JSON.parse(text);
+      } catch {
+        throw new UsageError('the input is not JSON');
+      }
+      const options = format === 'jwe' ? { format, compress: values.compress === true, ...(context ? { context } : {}) } : {};
+      io.stdout(`${await encryptor.encrypt(kid, payload, options)}\n`);
+      return;
+    }
+    case 'decrypt': {
+      let maxAgeSeconds: number | undefined;
+      if (values['max-age'] !== undefined) {
+        maxAgeSeconds = Number(values['max-age']);
+        if (!(maxAgeSeconds > 0)) throw new UsageError('--max-age must be a positive number of seconds');
+      }
+      const context = parseContext(values.context);
+      const decryptor = await createRequestDecryptor(readJwks(required(values.jwks, '--jwks')) as never);
+      const body = (await readInput(positionals, io, 'body')).trim();
+      const payload = await decryptor.decrypt(body, {
+        ...(context ? { context } : {}),
+        ...(maxAgeSeconds !== undefined ? { maxAgeSeconds } : {}),
+      });
+      io.stdout(`${JSON.stringify(payload)}\n`);
+      return;
+    }
+    case 'inspect': {
+      const decryptor = await createRequestDecryptor(readJwks(required(values.jwks, '--jwks')) as never);
+      const body = (await readInput(positionals, io, 'body')).trim();
+      io.stdout(`${JSON.stringify(await decryptor.getJWKMetadata(body), null, 2)}\n`);
+      return;
+    }
+    default: {
+      const { runDemo } = await import('./demo');
+      if (!(await runDemo((line) => io.stdout(`${line}\n`)))) throw new Error('the demo payload did not arrive intact');
+    }
+  }
+}
+
+/** Runs the CLI; resolves to the exit code: 0, 1 for a failure, 2 for a usage error. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  try {
+    await run(argv, io);
+    return 0;
+  } catch (err) {
+    const code = err instanceof RequestCryptoError ? err.code : 'ERR_UNEXPECTED';
+    const message = err instanceof Error ? err.message : String(err);
+    io.stderr(`request-crypto: ${code}: ${message.split('\n')[0]}\n`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    readStdin,
+  }).then((status) => {
+    process.exitCode = status;
+  });
+}
