@@ -90,9 +90,9 @@ function checkDecryptOptions(options: DecryptOptions): void {
   if (options.maxAgeSeconds !== undefined) checkPositive('maxAgeSeconds', options.maxAgeSeconds, false);
 }
 
-function parseJson(plaintext: Buffer): unknown {
+function parseJson(plaintext: string): unknown {
   try {
-    return JSON.parse(plaintext.toString('utf8'));
+    return JSON.parse(plaintext);
   } catch {
     // Authenticated, so no oracle: the sender encrypted something that is not JSON.
     throw new BodyMalformedError('body is malformed: the payload is not JSON');
@@ -100,7 +100,7 @@ function parseJson(plaintext: Buffer): unknown {
 }
 
 interface Opened {
-  readonly plaintext: Buffer;
+  readonly plaintext: string;
   readonly metadata: BodyMetadata;
 }
 
@@ -115,7 +115,7 @@ async function openBody(keyring: Keyring, text: string, maxBodyBytes: number, wa
     };
     if (opened.issuedAt !== undefined) metadata.issuedAt = opened.issuedAt;
     if (opened.context !== undefined) metadata.context = { ...opened.context };
-    return { plaintext: opened.plaintext, metadata };
+    return { plaintext: opened.plaintext.toString('utf8'), metadata };
   }
   const packed = openEnvelope(text);
   // The payload's shape is settled before any key is used or PBKDF2 runs.
@@ -127,7 +127,7 @@ async function openBody(keyring: Keyring, text: string, maxBodyBytes: number, wa
     header: envelope.header,
     format: 'legacy',
   };
-  const plaintext = wantPlaintext ? await openPayload(envelope.passphrase, sealed) : Buffer.alloc(0);
+  const plaintext = wantPlaintext ? await openPayload(envelope.passphrase, sealed) : '';
   envelope.passphrase.fill(0);
   return { plaintext, metadata };
 }

@@ -8,8 +8,8 @@ import { packBody } from './envelope';
 import { isContext, sealJweBody, type BodyContext } from './jwe-body';
 import { wrapPassphrase } from './key-envelope';
 import { loadKeyring, type Keyring } from './keyset';
-import { generatePassphrase } from './passphrase';
-import { sealPayload } from './payload-cipher';
+import { sealPayloadWith } from './payload-cipher';
+import { PreparedKeys } from './prepared-keys';
 import type { PublicJWKS } from './types';
 
 /**
@@ -22,6 +22,12 @@ export type BodyFormat = 'legacy' | 'jwe';
 export interface EncryptorOptions {
   /** Default format of every body; `'legacy'` unless set. */
   format?: BodyFormat;
+  /**
+   * Legacy bodies: how many payload keys (passphrase, salt, PBKDF2 output) to derive ahead on the
+   * thread pool, so that `encrypt` finds one ready. Default 1; 0 derives each key on demand.
+   * Derivation starts with the first legacy `encrypt`, never before.
+   */
+  prepareAhead?: number;
 }
 
 /** Options of one {@link Encryptor.encrypt} call. */
@@ -62,20 +68,11 @@ function checkFormat(format: unknown): BodyFormat {
   throw new InvalidArgumentError('invalid argument: format must be "legacy" or "jwe"');
 }
 
-async function encryptLegacy(keyring: Keyring, kid: string, json: string): Promise<string> {
+async function encryptLegacy(keyring: Keyring, keys: PreparedKeys, kid: string, json: string): Promise<string> {
   const key = keyring.get(kid);
   if (key === undefined) throw new MissingKidError(kid);
-  const passphrase = generatePassphrase();
-  // PBKDF2 runs on the thread pool while the RSA wrap runs here.
-  const sealing = sealPayload(passphrase, json);
-  let encryptedAESKey: string;
-  try {
-    encryptedAESKey = wrapPassphrase(key, passphrase);
-  } catch (err) {
-    await sealing.catch(() => undefined);
-    throw err;
-  }
-  return packBody(encryptedAESKey, await sealing);
+  const payloadKey = await keys.take();
+  return packBody(wrapPassphrase(key, payloadKey.passphrase), sealPayloadWith(payloadKey, json));
 }
 
 /**
@@ -88,6 +85,11 @@ export async function createRequestEncryptor(
 ): Promise<Encryptor> {
   const keyring = loadKeyring(publicJWKS);
   const defaultFormat = checkFormat(options.format ?? 'legacy');
+  const depth = options.prepareAhead ?? 1;
+  if (!Number.isInteger(depth) || depth < 0 || depth > 64) {
+    throw new InvalidArgumentError('invalid argument: prepareAhead must be an integer from 0 to 64');
+  }
+  const preparedKeys = new PreparedKeys(depth);
   return {
     async encrypt(kid, input, callOptions = {}) {
       const format = checkFormat(callOptions.format ?? defaultFormat);
@@ -97,7 +99,7 @@ export async function createRequestEncryptor(
         if (callOptions.context !== undefined || callOptions.compress !== undefined) {
           throw new InvalidArgumentError('invalid argument: context and compress need format "jwe"');
         }
-        return encryptLegacy(keyring, kid, json);
+        return encryptLegacy(keyring, preparedKeys, kid, json);
       }
       if (callOptions.context !== undefined && !isContext(callOptions.context)) {
         throw new InvalidArgumentError('invalid argument: context must be an object of strings');

@@ -10,7 +10,6 @@ let loaded: typeof jose | undefined;
 
 /** The node-jose module. */
 export function nodeJose(): typeof jose {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   loaded ??= require('node-jose') as typeof jose;
   return loaded;
 }

@@ -19,7 +19,7 @@ const PBKDF2_DIGEST = 'sha512';
 const AES_KEY_LENGTH = 32;
 
 /** Derives the AES key on libuv's thread pool, never on the event loop. */
-function deriveKey(passphrase: Buffer, salt: Buffer): Promise<Buffer> {
+export function deriveKey(passphrase: Buffer, salt: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     pbkdf2(passphrase, salt, PBKDF2_ITERATIONS, AES_KEY_LENGTH, PBKDF2_DIGEST, (err, key) =>
       err ? reject(err) : resolve(key),
@@ -27,14 +27,30 @@ function deriveKey(passphrase: Buffer, salt: Buffer): Promise<Buffer> {
   });
 }
 
+/** A fresh passphrase, a fresh salt and the AES key derived from them: everything but the payload. */
+export interface PayloadKey {
+  readonly passphrase: Buffer;
+  readonly salt: Buffer;
+  readonly key: Buffer;
+}
+
+/** Makes a {@link PayloadKey} for `passphrase` with a fresh random salt. */
+export async function makePayloadKey(passphrase: Buffer): Promise<PayloadKey> {
+  const salt = randomBytes(SALT_LENGTH);
+  return { passphrase, salt, key: await deriveKey(passphrase, salt) };
+}
+
+/** Encrypts the UTF-8 JSON text of a payload under a derived key; returns the base64 `encryptedPayload`. */
+export function sealPayloadWith(payloadKey: PayloadKey, json: string): string {
+  const iv = randomBytes(IV_LENGTH);
+  const cipher = createCipheriv('aes-256-gcm', payloadKey.key, iv, { authTagLength: TAG_LENGTH });
+  const ciphertext = Buffer.concat([cipher.update(json, 'utf8'), cipher.final()]);
+  return Buffer.concat([payloadKey.salt, iv, cipher.getAuthTag(), ciphertext]).toString('base64');
+}
+
 /** Encrypts the UTF-8 JSON text of a payload; returns the base64 `encryptedPayload`. */
 export async function sealPayload(passphrase: Buffer, json: string): Promise<string> {
-  const salt = randomBytes(SALT_LENGTH);
-  const iv = randomBytes(IV_LENGTH);
-  const key = await deriveKey(passphrase, salt);
-  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_LENGTH });
-  const ciphertext = Buffer.concat([cipher.update(json, 'utf8'), cipher.final()]);
-  return Buffer.concat([salt, iv, cipher.getAuthTag(), ciphertext]).toString('base64');
+  return sealPayloadWith(await makePayloadKey(passphrase), json);
 }
 
 /** The decoded parts of an `encryptedPayload`, checked before any key derivation. */
@@ -61,13 +77,18 @@ export function parseSealedPayload(encryptedPayload: string): SealedPayload {
   };
 }
 
-/** Decrypts and authenticates; any failure is {@link DecryptionFailedError}. Returns the plaintext. */
-export async function openPayload(passphrase: Buffer, sealed: SealedPayload): Promise<Buffer> {
+/**
+ * Decrypts and authenticates; any failure is {@link DecryptionFailedError}. Returns the plaintext
+ * as text (decoded straight from the cipher, saving a copy of a large payload); it is returned
+ * only once `final()` has verified the tag.
+ */
+export async function openPayload(passphrase: Buffer, sealed: SealedPayload): Promise<string> {
   const key = await deriveKey(passphrase, sealed.salt);
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, sealed.iv, { authTagLength: TAG_LENGTH });
     decipher.setAuthTag(sealed.tag);
-    return Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]);
+    const text = decipher.update(sealed.ciphertext, undefined, 'utf8');
+    return text + decipher.final('utf8');
   } catch {
     throw new DecryptionFailedError();
   }

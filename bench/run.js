@@ -1,0 +1,332 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: this package against @elastic/request-crypto 2.0.3 in one run.
+ *
+ * Every case runs both libraries in alternating windows (ours, theirs, theirs, ours, ...), so that
+ * machine noise falls on both alike; the table reports the median ops/s over the windows, the
+ * ratio ours / original, and p50 / p99 latency over every operation. `--quick` finishes in under a
+ * minute; the full run takes a few minutes.
+ *
+ * Writes bench/results.json and bench/RESULTS.md (the latter with bench/PROFILE.md inlined).
+ */
+'use strict';
+
+const { execFileSync, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const ours = require('../lib');
+const original = require('@elastic/request-crypto');
+const fixture = require('../test/fixtures/elastic-request-crypto-2.0.3.json');
+
+const QUICK = process.argv.includes('--quick');
+const CONFIG = QUICK
+  ? { rounds: 3, windowMs: 100, minOps: 2, coldRuns: 3 }
+  : { rounds: 8, windowMs: 600, minOps: 4, coldRuns: 9 };
+
+const HERE = __dirname;
+const ROOT = path.join(HERE, '..');
+
+function payloadOf(bytes) {
+  const items = [];
+  let size = 20;
+  for (let i = 0; size < bytes; i += 1) {
+    const item = { i, name: `item-${i}`, tags: ['alpha', 'beta'], value: i * 1.5 };
+    size += JSON.stringify(item).length + 1;
+    items.push(item);
+  }
+  return { cluster_uuid: 'bench', items };
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Runs `fn` with `inflight` operations always pending, for at least windowMs and minOps. */
+async function window(fn, inflight, windowMs, minOps) {
+  const latencies = [];
+  const started = performance.now();
+  let done = 0;
+  const worker = async () => {
+    while (performance.now() - started < windowMs || done < minOps) {
+      const t = performance.now();
+      await fn();
+      latencies.push(performance.now() - t);
+      done += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: inflight }, worker));
+  const elapsed = performance.now() - started;
+  return { opsPerSec: (done * 1000) / elapsed, latencies };
+}
+
+async function compare(name, target, fns, inflight = 1, config = CONFIG) {
+  // warm both up (JIT, key caches, thread pool)
+  await window(fns.ours, inflight, config.windowMs / 3, 1);
+  await window(fns.original, inflight, config.windowMs / 3, 1);
+  const runs = { ours: { ops: [], lat: [] }, original: { ops: [], lat: [] } };
+  for (let round = 0; round < config.rounds; round += 1) {
+    const order = round % 2 === 0 ? ['ours', 'original'] : ['original', 'ours'];
+    for (const who of order) {
+      const result = await window(fns[who], inflight, config.windowMs, config.minOps);
+      runs[who].ops.push(result.opsPerSec);
+      runs[who].lat.push(...result.latencies);
+    }
+  }
+  const summary = (r) => {
+    const sorted = [...r.lat].sort((a, b) => a - b);
+    return { opsPerSec: median(r.ops), p50: percentile(sorted, 50), p99: percentile(sorted, 99), samples: sorted.length };
+  };
+  const row = { name, inflight, target, ours: summary(runs.ours), original: summary(runs.original) };
+  row.ratio = row.ours.opsPerSec / row.original.opsPerSec;
+  printRow(row);
+  return row;
+}
+
+function fmt(n, digits = 1) {
+  if (!Number.isFinite(n)) return '-';
+  return n >= 100 ? n.toFixed(0) : n.toFixed(digits);
+}
+
+function printRow(row) {
+  const target = row.target ? `≥ ${row.target}×` : '';
+  const verdict = row.target ? (row.ratio >= row.target ? 'met' : 'MISSED') : '';
+  console.log(
+    [
+      row.name.padEnd(44),
+      String(row.inflight).padStart(3),
+      fmt(row.ours.opsPerSec).padStart(9),
+      fmt(row.original.opsPerSec).padStart(9),
+      `${row.ratio.toFixed(2)}×`.padStart(7),
+      `${fmt(row.ours.p50, 2)}/${fmt(row.ours.p99, 2)}`.padStart(14),
+      `${fmt(row.original.p50, 2)}/${fmt(row.original.p99, 2)}`.padStart(14),
+      target.padStart(7),
+      verdict,
+    ].join(' '),
+  );
+}
+
+/** A fresh node process requiring `lib`, building a decryptor and decrypting one body. */
+function coldStart(lib, bodyFile, jwksFile) {
+  const script = `
+const t0 = process.hrtime.bigint();
+const lib = require(${JSON.stringify(lib)});
+const fs = require('node:fs');
+const jwks = JSON.parse(fs.readFileSync(${JSON.stringify(jwksFile)}, 'utf8'));
+const body = fs.readFileSync(${JSON.stringify(bodyFile)}, 'utf8');
+lib.createRequestDecryptor(jwks).then((d) => d.decrypt(body)).then(() => {
+  process.stdout.write(String(Number(process.hrtime.bigint() - t0) / 1e6));
+});`;
+  const started = performance.now();
+  const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  return { wallMs: performance.now() - started, inProcessMs: Number(out) };
+}
+
+/** Peak RSS of a fresh process that decrypts one body with `lib`. */
+function peakRss(lib, bodyFile, jwksFile) {
+  const script = `
+const lib = require(${JSON.stringify(lib)});
+const fs = require('node:fs');
+const jwks = JSON.parse(fs.readFileSync(${JSON.stringify(jwksFile)}, 'utf8'));
+const body = fs.readFileSync(${JSON.stringify(bodyFile)}, 'utf8');
+lib.createRequestDecryptor(jwks).then((d) => d.decrypt(body)).then((payload) => {
+  if (!payload || !payload.items) throw new Error('bad payload');
+  process.stdout.write(String(process.resourceUsage().maxRSS * 1024));
+});`;
+  const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(result.stderr);
+  return Number(result.stdout);
+}
+
+async function main() {
+  const started = Date.now();
+  const { privateJWKS, publicJWKS } = fixture;
+  const kid = 'kibana1';
+  const oursEnc = await ours.createRequestEncryptor(publicJWKS);
+  const oursDec = await ours.createRequestDecryptor(privateJWKS);
+  const theirEnc = await original.createRequestEncryptor(publicJWKS);
+  const theirDec = await original.createRequestDecryptor(privateJWKS);
+
+  console.log(`request-crypto bench${QUICK ? ' (--quick)' : ''}: node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0].model})`);
+  console.log(
+    [
+      'case'.padEnd(44),
+      'n'.padStart(3),
+      'ours/s'.padStart(9),
+      'orig/s'.padStart(9),
+      'ratio'.padStart(7),
+      'ours p50/p99'.padStart(14),
+      'orig p50/p99'.padStart(14),
+      'target'.padStart(7),
+    ].join(' '),
+  );
+
+  const rows = [];
+  const sizes = [
+    ['100 B', 100],
+    ['10 KB', 10 * 1024],
+    ['1 MB', 1024 * 1024],
+  ];
+  for (const [label, bytes] of sizes) {
+    const payload = payloadOf(bytes);
+    const body = await theirEnc.encrypt(kid, payload);
+    const jweBody = await oursEnc.encrypt(kid, payload, { format: 'jwe' });
+    const small = bytes <= 10 * 1024;
+    for (const inflight of [1, 32]) {
+      const cfg = bytes >= 1024 * 1024 && inflight === 32 ? { ...CONFIG, minOps: 32 } : CONFIG;
+      rows.push(
+        await compare(`legacy decrypt ${label}`, small ? (inflight === 1 ? 1.35 : 1.3) : undefined, {
+          ours: () => oursDec.decrypt(body),
+          original: () => theirDec.decrypt(body),
+        }, inflight, cfg),
+      );
+      rows.push(
+        await compare(`legacy encrypt ${label}`, small ? (inflight === 1 ? 1.35 : 1.3) : undefined, {
+          ours: () => oursEnc.encrypt(kid, payload),
+          original: () => theirEnc.encrypt(kid, payload),
+        }, inflight, cfg),
+      );
+    }
+    rows.push(
+      await compare(`jwe decrypt (ours) vs legacy ${label}`, small ? 6 : undefined, {
+        ours: () => oursDec.decrypt(jweBody),
+        original: () => theirDec.decrypt(body),
+      }),
+    );
+    rows.push(
+      await compare(`jwe encrypt (ours) vs legacy ${label}`, undefined, {
+        ours: () => oursEnc.encrypt(kid, payload, { format: 'jwe' }),
+        original: () => theirEnc.encrypt(kid, payload),
+      }),
+    );
+  }
+
+  const threeKeys = { keys: [] };
+  const manager = await ours.createJWKManager();
+  for (const k of ['kibana', 'kibana1', 'kibana_dev1']) await manager.addKey(k);
+  threeKeys.keys = manager.getPrivateJWKS().keys;
+  rows.push(
+    await compare('createRequestDecryptor (3 keys)', undefined, {
+      ours: () => ours.createRequestDecryptor(threeKeys),
+      original: () => original.createRequestDecryptor(threeKeys),
+    }),
+  );
+  let n = 0;
+  rows.push(
+    await compare('addKey (RSA-2048)', undefined, {
+      ours: async () => (await ours.createJWKManager()).addKey(`k${(n += 1)}`),
+      original: async () => (await original.createJWKManager()).addKey(`k${(n += 1)}`),
+    }, 1, { ...CONFIG, minOps: 2 }),
+  );
+
+  // Child-process cases.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'request-crypto-bench-'));
+  const extra = {};
+  try {
+    const jwksFile = path.join(dir, 'private.json');
+    fs.writeFileSync(jwksFile, JSON.stringify(privateJWKS), { mode: 0o600 });
+    const smallBody = path.join(dir, 'small.txt');
+    fs.writeFileSync(smallBody, await theirEnc.encrypt(kid, payloadOf(100)));
+    const libs = { ours: path.join(ROOT, 'lib', 'index.js'), original: require.resolve('@elastic/request-crypto') };
+    const cold = { ours: [], original: [] };
+    for (let i = 0; i < CONFIG.coldRuns; i += 1) {
+      for (const who of i % 2 === 0 ? ['ours', 'original'] : ['original', 'ours']) {
+        cold[who].push(coldStart(libs[who], smallBody, jwksFile));
+      }
+    }
+    const coldRow = {
+      ours: { wallMs: median(cold.ours.map((c) => c.wallMs)), inProcessMs: median(cold.ours.map((c) => c.inProcessMs)) },
+      original: { wallMs: median(cold.original.map((c) => c.wallMs)), inProcessMs: median(cold.original.map((c) => c.inProcessMs)) },
+    };
+    coldRow.ratio = coldRow.original.wallMs / coldRow.ours.wallMs;
+    coldRow.met = coldRow.ours.wallMs <= coldRow.original.wallMs;
+    extra.coldStart = coldRow;
+    console.log(
+      `cold start (require + decryptor + 1 decrypt, ${CONFIG.coldRuns} processes each): ours ${fmt(coldRow.ours.wallMs)} ms ` +
+        `(in-process ${fmt(coldRow.ours.inProcessMs)} ms), original ${fmt(coldRow.original.wallMs)} ms ` +
+        `(in-process ${fmt(coldRow.original.inProcessMs)} ms): ${coldRow.ratio.toFixed(2)}× ${coldRow.met ? 'met' : 'MISSED'}`,
+    );
+
+    const bigBody = path.join(dir, 'big.txt');
+    fs.writeFileSync(bigBody, await theirEnc.encrypt(kid, payloadOf(10 * 1024 * 1024)));
+    const rss = { ours: [], original: [] };
+    for (let i = 0; i < (QUICK ? 1 : 3); i += 1) {
+      for (const who of ['ours', 'original']) rss[who].push(peakRss(libs[who], bigBody, jwksFile));
+    }
+    const rssRow = { ours: median(rss.ours), original: median(rss.original), bodyBytes: fs.statSync(bigBody).size };
+    rssRow.ratio = rssRow.original / rssRow.ours;
+    rssRow.met = rssRow.ours <= rssRow.original;
+    extra.peakRss = rssRow;
+    console.log(
+      `peak RSS decrypting one 10 MB payload (${(rssRow.bodyBytes / 1048576).toFixed(1)} MiB body): ours ` +
+        `${(rssRow.ours / 1048576).toFixed(1)} MiB, original ${(rssRow.original / 1048576).toFixed(1)} MiB: ` +
+        `${rssRow.met ? 'met' : 'MISSED'}`,
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  const results = {
+    date: new Date().toISOString(),
+    quick: QUICK,
+    node: process.version,
+    nproc: os.cpus().length,
+    cpu: os.cpus()[0].model,
+    config: CONFIG,
+    seconds: (Date.now() - started) / 1000,
+    rows,
+    ...extra,
+  };
+  fs.writeFileSync(path.join(HERE, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  fs.writeFileSync(path.join(HERE, 'RESULTS.md'), renderMarkdown(results));
+  console.log(`done in ${results.seconds.toFixed(0)} s; wrote bench/results.json and bench/RESULTS.md`);
+}
+
+function renderMarkdown(r) {
+  const lines = [];
+  lines.push('# Benchmark: request-crypto against @elastic/request-crypto 2.0.3');
+  lines.push('');
+  lines.push(`Made by \`npm run bench${r.quick ? ' -- --quick' : ''}\` on ${r.date}: node ${r.node}, nproc ${r.nproc} (${r.cpu}), ` +
+    `${r.config.rounds} alternating windows of ${r.config.windowMs} ms per library and case, ${r.seconds.toFixed(0)} s in all.`);
+  lines.push('These machines are shared and noisy: read the ratios, measured side by side, not the absolute numbers.');
+  lines.push('');
+  lines.push('| case | in flight | ours ops/s | original ops/s | ratio | ours p50 / p99 ms | original p50 / p99 ms | target |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  for (const row of r.rows) {
+    const target = row.target ? `≥ ${row.target}× ${row.ratio >= row.target ? 'met' : '**missed**'}` : '';
+    lines.push(
+      `| ${row.name} | ${row.inflight} | ${fmt(row.ours.opsPerSec)} | ${fmt(row.original.opsPerSec)} | ${row.ratio.toFixed(2)}× | ` +
+        `${fmt(row.ours.p50, 2)} / ${fmt(row.ours.p99, 2)} | ${fmt(row.original.p50, 2)} / ${fmt(row.original.p99, 2)} | ${target} |`,
+    );
+  }
+  lines.push('');
+  if (r.coldStart) {
+    const c = r.coldStart;
+    lines.push(`**Cold start** (fresh \`node\`, require, build a decryptor, decrypt one body; median of ${r.config.coldRuns} processes each): ` +
+      `ours ${fmt(c.ours.wallMs)} ms, original ${fmt(c.original.wallMs)} ms (in-process ${fmt(c.ours.inProcessMs)} vs ${fmt(c.original.inProcessMs)} ms): ` +
+      `${c.ratio.toFixed(2)}× — target "no slower": ${c.met ? 'met' : '**missed**'}.`);
+    lines.push('');
+  }
+  if (r.peakRss) {
+    const m = r.peakRss;
+    lines.push(`**Peak RSS** of a process decrypting one 10 MB payload (${(m.bodyBytes / 1048576).toFixed(1)} MiB body): ` +
+      `ours ${(m.ours / 1048576).toFixed(1)} MiB, original ${(m.original / 1048576).toFixed(1)} MiB — target "no more": ${m.met ? 'met' : '**missed**'}.`);
+    lines.push('');
+  }
+  const profile = path.join(HERE, 'PROFILE.md');
+  if (fs.existsSync(profile)) lines.push(fs.readFileSync(profile, 'utf8').trim(), '');
+  return `${lines.join('\n')}\n`;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
