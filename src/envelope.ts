@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { BodyMalformedError, BodyTooLargeError } from './errors';
-import { decodeBase64Url } from './lib/base64';
+import { decodeBase64Url } from './strict-base64';
 
 /** The two strings inside a legacy body. */
 export interface PackedBody {

@@ -7,7 +7,7 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 
 import { InvalidJwksError } from './errors';
-import { decodeBase64Url } from './lib/base64';
+import { decodeBase64Url } from './strict-base64';
 import type { JWKMetadata, KeyUse, PublicJWK, PublicJWKS } from './types';
 
 /** The key-wrapping algorithms this package uses: RSA-OAEP with SHA-1 or SHA-256. */

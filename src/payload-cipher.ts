@@ -8,7 +8,7 @@
 import { createCipheriv, createDecipheriv, pbkdf2, randomBytes } from 'node:crypto';
 
 import { BodyMalformedError, DecryptionFailedError } from './errors';
-import { decodeBase64 } from './lib/base64';
+import { decodeBase64 } from './strict-base64';
 
 const SALT_LENGTH = 64;
 const IV_LENGTH = 12;
