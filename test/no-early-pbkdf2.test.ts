@@ -1,6 +1,7 @@
 // PBKDF2 is the costly step of the legacy format; a malformed or forged body must never reach it.
+type NodeCrypto = typeof nodeCrypto;
 jest.mock('node:crypto', () => {
-  const actual = jest.requireActual<typeof import('node:crypto')>('node:crypto');
+  const actual = jest.requireActual<NodeCrypto>('node:crypto');
   return { ...actual, pbkdf2: jest.fn(actual.pbkdf2) };
 });
 
