@@ -91,7 +91,7 @@ describe('the request-crypto CLI', () => {
 
   it('decrypts a golden body of the original and inspects it', () => {
     const setPath = join(dir, 'golden.json');
-    writeFileSync(setPath, JSON.stringify(vectors.privateJWKS));
+    writeFileSync(setPath, JSON.stringify(vectors.privateJWKS), { mode: 0o600 });
     const vector = vectors.vectors[0]!;
     expect(JSON.parse(cli(['decrypt', '--jwks', setPath, '-'], vector.body).stdout)).toEqual(vector.payload);
     const metadata = JSON.parse(cli(['inspect', '--jwks', setPath], vector.body).stdout) as Record<string, unknown>;

@@ -74,7 +74,7 @@ describe('memory bound on inflation', () => {
     const bomb = serializeCompactJwe(protectedText, wrapCek('RSA-OAEP', key.publicKey, cek), sealed.iv, sealed.ciphertext, sealed.tag);
     expect(bomb.length).toBeLessThan(2 * 1024 * 1024);
 
-    writeFileSync(join(dir, 'vectors.json'), JSON.stringify(vectors));
+    writeFileSync(join(dir, 'vectors.json'), JSON.stringify(vectors), { mode: 0o600 }); // holds private test keys
     writeFileSync(join(dir, 'bomb.txt'), bomb);
     const out = execFileSync(
       process.execPath,

@@ -24,7 +24,7 @@ describe('the package as users get it', () => {
       cwd: dir,
       encoding: 'utf8',
     });
-    writeFileSync(join(dir, 'vectors.json'), JSON.stringify(vectors));
+    writeFileSync(join(dir, 'vectors.json'), JSON.stringify(vectors), { mode: 0o600 }); // holds private test keys
   }, 180_000);
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
