@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { createRequestEncryptor, serializePayload } from './encryptor';
+export { createRequestEncryptor } from './encryptor';
 export type { BodyFormat, EncryptOptions, Encryptor, EncryptorOptions } from './encryptor';
 export {
   createRequestDecryptor,
