@@ -22,6 +22,20 @@ export function packBody(encryptedAESKey: string, encryptedPayload: string): str
   return Buffer.from(JSON.stringify({ encryptedAESKey, encryptedPayload }), 'utf8').toString('base64url');
 }
 
+const isAsciiSpace = (code: number): boolean => code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
+
+/**
+ * Drops spaces, tabs and line breaks around a body: the original accepted them (a mediator or a
+ * file may add a final newline), and they cannot change what the body decodes to.
+ */
+function trimAsciiSpace(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && isAsciiSpace(text.charCodeAt(start))) start += 1;
+  while (end > start && isAsciiSpace(text.charCodeAt(end - 1))) end -= 1;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
 /**
  * Reads a body's text from what the caller handed over, checking its size before anything else.
  * Throws {@link BodyMalformedError} for a non-string, non-byte or empty body and
@@ -39,6 +53,7 @@ export function bodyText(body: unknown, maxBodyBytes: number): string {
   } else {
     throw new BodyMalformedError('body is malformed: expected a string or bytes');
   }
+  text = trimAsciiSpace(text);
   if (text.length === 0) throw new BodyMalformedError('body is malformed: it is empty');
   return text;
 }

@@ -8,6 +8,14 @@ const METHODS = ['decrypt', 'decryptPayload', 'getJWKMetadata'] as const;
 const ALL_CODES = new Set<string>(Object.values(ERROR_CODES));
 
 describe('untrusted bodies', () => {
+  it('accepts a valid body with spaces, tabs or line breaks around it, as the original did', async () => {
+    await expect(decryptor.decrypt(`${body}\n`)).resolves.toEqual(PAYLOAD);
+    await expect(decryptor.decrypt(` \t${body}\r\n`)).resolves.toEqual(PAYLOAD);
+    await expect(decryptor.decrypt(Buffer.from(`${body}\n`))).resolves.toEqual(PAYLOAD);
+    expect((await rejectionOf(decryptor.decrypt(`${body.slice(0, 10)} ${body.slice(10)}`))).code).toBe('ERR_BODY_MALFORMED');
+    expect((await rejectionOf(decryptor.decrypt(' \n '))).code).toBe('ERR_BODY_MALFORMED');
+  });
+
   it('accepts a valid body given as a string, a Buffer or a Uint8Array', async () => {
     await expect(decryptor.decrypt(body)).resolves.toEqual(PAYLOAD);
     await expect(decryptor.decrypt(Buffer.from(body))).resolves.toEqual(PAYLOAD);
