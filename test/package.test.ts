@@ -50,6 +50,28 @@ const v = require('./vectors.json');
     expect(JSON.parse(out)).toEqual([{ via: 'cjs' }, vectors.vectors[0]!.payload, 'function']);
   });
 
+  it('type-checks a strict TypeScript consumer against the shipped declarations', () => {
+    writeFileSync(
+      join(dir, 'consumer.ts'),
+      `import { createRequestDecryptor, createRequestEncryptor, RequestCryptoError, type PublicJWKS, type PrivateJWKS } from 'request-crypto';
+export async function roundTrip(pub: PublicJWKS, priv: PrivateJWKS): Promise<number> {
+  const body: string = await (await createRequestEncryptor(pub)).encrypt('kibana1', { n: 1 });
+  try {
+    return (await (await createRequestDecryptor(priv)).decrypt<{ n: number }>(body)).n;
+  } catch (err) {
+    if (err instanceof RequestCryptoError) return err.code.length;
+    throw err;
+  }
+}
+`,
+    );
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const args = ['--noEmit', '--strict', '--skipLibCheck', 'false', '--module', 'commonjs', '--moduleResolution', 'node'];
+    args.push('--typeRoots', join(root, 'node_modules', '@types'), '--types', 'node', 'consumer.ts');
+    // Throws, with tsc's output, if the shipped .d.ts files do not compile for a strict consumer.
+    execFileSync(process.execPath, [tsc, ...args], { cwd: dir, encoding: 'utf8' });
+  });
+
   it('round-trips a body through named imports from a .mjs file', () => {
     writeFileSync(
       join(dir, 'check.mjs'),
