@@ -127,9 +127,11 @@ async function openBody(keyring: Keyring, text: string, maxBodyBytes: number, wa
     header: envelope.header,
     format: 'legacy',
   };
-  const plaintext = wantPlaintext ? await openPayload(envelope.passphrase, sealed) : '';
-  envelope.passphrase.fill(0);
-  return { plaintext, metadata };
+  try {
+    return { plaintext: wantPlaintext ? await openPayload(envelope.passphrase, sealed) : '', metadata };
+  } finally {
+    envelope.passphrase.fill(0);
+  }
 }
 
 /**
