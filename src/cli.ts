@@ -227,7 +227,8 @@ async function run(argv: string[], io: CliIo): Promise<void> {
       }
       const context = parseContext(values.context);
       const decryptor = await createRequestDecryptor(readJwks(required(values.jwks, '--jwks')) as never);
-      const body = (await readInput(positionals, io, 'body')).trim();
+      // The decryptor itself ignores the line breaks a file or a pipe adds around a body.
+      const body = await readInput(positionals, io, 'body');
       const payload = await decryptor.decrypt(body, {
         ...(context ? { context } : {}),
         ...(maxAgeSeconds !== undefined ? { maxAgeSeconds } : {}),
@@ -237,7 +238,7 @@ async function run(argv: string[], io: CliIo): Promise<void> {
     }
     case 'inspect': {
       const decryptor = await createRequestDecryptor(readJwks(required(values.jwks, '--jwks')) as never);
-      const body = (await readInput(positionals, io, 'body')).trim();
+      const body = await readInput(positionals, io, 'body');
       io.stdout(`${JSON.stringify(await decryptor.getJWKMetadata(body), null, 2)}\n`);
       return;
     }

@@ -19,7 +19,7 @@ const PBKDF2_DIGEST = 'sha512';
 const AES_KEY_LENGTH = 32;
 
 /** Derives the AES key on libuv's thread pool, never on the event loop. */
-export function deriveKey(passphrase: Buffer, salt: Buffer): Promise<Buffer> {
+function deriveKey(passphrase: Buffer, salt: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     pbkdf2(passphrase, salt, PBKDF2_ITERATIONS, AES_KEY_LENGTH, PBKDF2_DIGEST, (err, key) =>
       err ? reject(err) : resolve(key),
@@ -48,10 +48,6 @@ export function sealPayloadWith(payloadKey: PayloadKey, json: string): string {
   return Buffer.concat([payloadKey.salt, iv, cipher.getAuthTag(), ciphertext]).toString('base64');
 }
 
-/** Encrypts the UTF-8 JSON text of a payload; returns the base64 `encryptedPayload`. */
-export async function sealPayload(passphrase: Buffer, json: string): Promise<string> {
-  return sealPayloadWith(await makePayloadKey(passphrase), json);
-}
 
 /** The decoded parts of an `encryptedPayload`, checked before any key derivation. */
 export interface SealedPayload {

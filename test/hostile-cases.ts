@@ -11,7 +11,7 @@ import {
 } from '../src';
 import { wrapPassphrase } from '../src/key-envelope';
 import { loadKeyring } from '../src/keyset';
-import { sealPayload } from '../src/payload-cipher';
+import { makePayloadKey, sealPayloadWith } from '../src/payload-cipher';
 import { makeKeySets, vectors } from './helpers';
 
 const b64u = (s: string | Buffer): string => Buffer.from(s).toString('base64url');
@@ -174,7 +174,7 @@ export const CASES: Case[] = [
     async () => {
       const keyring = loadKeyring(vectors.publicJWKS);
       const passphrase = nodeCrypto.randomBytes(32);
-      return packBody(wrapPassphrase(keyring.get('kibana1')!, passphrase), await sealPayload(passphrase, '{not json'));
+      return packBody(wrapPassphrase(keyring.get('kibana1')!, passphrase), sealPayloadWith(await makePayloadKey(passphrase), '{not json'));
     },
     M,
     'payload',

@@ -2,7 +2,7 @@ import * as original from '@elastic/request-crypto';
 import * as jose from 'node-jose';
 
 import * as ours from '../src';
-import { sealPayload } from '../src/payload-cipher';
+import { makePayloadKey, sealPayloadWith } from '../src/payload-cipher';
 import { largePayload, makeKeySets, PAYLOADS, vectors } from './helpers';
 
 const ALL_PAYLOADS: Array<[string, unknown]> = [...PAYLOADS, ['a 1 MB object', largePayload(1024 * 1024)]];
@@ -10,22 +10,14 @@ const ALL_PAYLOADS: Array<[string, unknown]> = [...PAYLOADS, ['a 1 MB object', l
 describe('interoperability with @elastic/request-crypto 2.0.3', () => {
   const { privateJWKS, publicJWKS } = vectors;
 
-  describe('the original encrypts, this package decrypts', () => {
+  describe.each([
+    ['the original encrypts, this package decrypts', original, ours],
+    ['this package encrypts, the original decrypts', ours, original],
+  ])('%s', (_direction, sender, receiver) => {
     for (const [name, payload] of ALL_PAYLOADS) {
       it(`round-trips ${name}`, async () => {
-        const encryptor = await original.createRequestEncryptor(publicJWKS);
-        const decryptor = await ours.createRequestDecryptor(privateJWKS);
-        const body = await encryptor.encrypt('kibana1', payload);
-        await expect(decryptor.decrypt(body)).resolves.toEqual(payload);
-      });
-    }
-  });
-
-  describe('this package encrypts, the original decrypts', () => {
-    for (const [name, payload] of ALL_PAYLOADS) {
-      it(`round-trips ${name}`, async () => {
-        const encryptor = await ours.createRequestEncryptor(publicJWKS);
-        const decryptor = await original.createRequestDecryptor(privateJWKS);
+        const encryptor = await sender.createRequestEncryptor(publicJWKS);
+        const decryptor = await receiver.createRequestDecryptor(privateJWKS);
         const body = await encryptor.encrypt('kibana1', payload);
         await expect(decryptor.decrypt(body)).resolves.toEqual(payload);
       });
@@ -65,24 +57,16 @@ describe('interoperability with @elastic/request-crypto 2.0.3', () => {
   });
 
   describe('key sets made by either library, several kids in one set', () => {
-    it('decrypts, for every kid, bodies the original makes with a set this package made', async () => {
-      const manager = await ours.createJWKManager();
-      for (const kid of ['kibana', 'kibana1', 'kibana_dev1']) await manager.addKey(kid);
-      const encryptor = await original.createRequestEncryptor(manager.getPublicJWKS());
-      const decryptor = await ours.createRequestDecryptor(manager.getPrivateJWKS());
-      for (const kid of ['kibana', 'kibana1', 'kibana_dev1']) {
-        const body = await encryptor.encrypt(kid, { kid });
-        await expect(decryptor.decrypt(body)).resolves.toEqual({ kid });
-        expect((await decryptor.getJWKMetadata(body)).key.kid).toBe(kid);
-      }
-    });
-
-    it('makes, for every kid, bodies the original decrypts with a set the original made', async () => {
-      const manager = await original.createJWKManager();
-      for (const kid of ['kibana', 'kibana1', 'kibana_dev1']) await manager.addKey(kid);
-      const encryptor = await ours.createRequestEncryptor(manager.getPublicJWKS());
-      const decryptor = await original.createRequestDecryptor(manager.getPrivateJWKS());
-      for (const kid of ['kibana', 'kibana1', 'kibana_dev1']) {
+    it.each([
+      ['decrypts bodies the original makes with a set this package made', ours, original, ours],
+      ['makes bodies the original decrypts with a set the original made', original, ours, original],
+    ])('for every kid, %s', async (_name, keyMaker, sender, receiver) => {
+      const kids = ['kibana', 'kibana1', 'kibana_dev1'];
+      const manager = await keyMaker.createJWKManager();
+      for (const kid of kids) await manager.addKey(kid);
+      const encryptor = await sender.createRequestEncryptor(manager.getPublicJWKS());
+      const decryptor = await receiver.createRequestDecryptor(manager.getPrivateJWKS());
+      for (const kid of kids) {
         const body = await encryptor.encrypt(kid, { kid });
         await expect(decryptor.decrypt(body)).resolves.toEqual({ kid });
         expect((await decryptor.getJWKMetadata(body)).key.kid).toBe(kid);
@@ -133,7 +117,7 @@ describe('interoperability with @elastic/request-crypto 2.0.3', () => {
       const encryptedAESKey = await jose.JWE.createEncrypt({ format: 'compact', zip: true }, manager.store.get('k256'))
         .update(passphrase)
         .final();
-      const body = ours.packBody(String(encryptedAESKey), await sealPayload(passphrase, '{"ok":1}'));
+      const body = ours.packBody(String(encryptedAESKey), sealPayloadWith(await makePayloadKey(passphrase), '{"ok":1}'));
       const decryptor = await ours.createRequestDecryptor(manager.getPrivateJWKS());
       await expect(decryptor.decrypt(body)).resolves.toEqual({ ok: 1 });
       expect((await decryptor.getJWKMetadata(body)).header.alg).toBe('RSA-OAEP-256');
