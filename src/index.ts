@@ -16,6 +16,8 @@ export { packBody, unpackBody } from './envelope';
 export type { EncryptedBody, PackedBody } from './envelope';
 export type { BodyContext } from './jwe-body';
 export { generatePassphrase, KEY_LENGTH_IN_BYTES } from './passphrase';
+export { keyDerivationBackend } from './pbkdf2-sha512';
+export type { KeyDerivationBackend } from './pbkdf2-sha512';
 export { createJWKS, createJWKSManager, JWKSManager, MIN_MODULUS_BITS, RSA_ALGORITHM } from './jwks';
 export { ALLOWED_MODULI, createJWKManager, ENC_MODULUS, JWKManager } from './jwk';
 export type { AddKeyOptions } from './jwk';

@@ -5,9 +5,10 @@
  *
  * @packageDocumentation
  */
-import { createCipheriv, createDecipheriv, pbkdf2, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 import { BodyMalformedError, DecryptionFailedError } from './errors';
+import { pbkdf2Sha512 } from './pbkdf2-sha512';
 import { decodeBase64 } from './strict-base64';
 
 const SALT_LENGTH = 64;
@@ -15,16 +16,11 @@ const IV_LENGTH = 12;
 const TAG_LENGTH = 16;
 const HEADER_LENGTH = SALT_LENGTH + IV_LENGTH + TAG_LENGTH;
 const PBKDF2_ITERATIONS = 10000;
-const PBKDF2_DIGEST = 'sha512';
 const AES_KEY_LENGTH = 32;
 
 /** Derives the AES key on libuv's thread pool, never on the event loop. */
 function deriveKey(passphrase: Buffer, salt: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    pbkdf2(passphrase, salt, PBKDF2_ITERATIONS, AES_KEY_LENGTH, PBKDF2_DIGEST, (err, key) =>
-      err ? reject(err) : resolve(key),
-    );
-  });
+  return pbkdf2Sha512(passphrase, salt, PBKDF2_ITERATIONS, AES_KEY_LENGTH);
 }
 
 /** A fresh passphrase, a fresh salt and the AES key derived from them: everything but the payload. */
