@@ -1,16 +1,17 @@
 // PBKDF2 is the costly step of the legacy format; a malformed or forged body must never reach it.
-type NodeCrypto = typeof nodeCrypto;
-jest.mock('node:crypto', () => {
-  const actual = jest.requireActual<NodeCrypto>('node:crypto');
-  return { ...actual, pbkdf2: jest.fn(actual.pbkdf2) };
+// It is watched where the library derives keys, whichever backend (native or crypto.pbkdf2) runs it.
+type KeyDerivation = typeof keyDerivation;
+jest.mock('../src/pbkdf2-sha512', () => {
+  const actual = jest.requireActual<KeyDerivation>('../src/pbkdf2-sha512');
+  return { ...actual, pbkdf2Sha512: jest.fn(actual.pbkdf2Sha512) };
 });
 
-import * as nodeCrypto from 'node:crypto';
+import * as keyDerivation from '../src/pbkdf2-sha512';
 
 import { body, CASES, decryptor, setUpHostileCases } from './hostile-cases';
 import { rejectionOf } from './helpers';
 
-const pbkdf2 = nodeCrypto.pbkdf2 as unknown as jest.Mock;
+const pbkdf2 = keyDerivation.pbkdf2Sha512 as unknown as jest.Mock;
 
 beforeAll(setUpHostileCases);
 

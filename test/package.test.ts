@@ -20,6 +20,7 @@ describe('the package as users get it', () => {
     const tarball = join(dir, packed[0]!.filename);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
     // The runtime dependencies come from the lock-installed node_modules of this checkout: no network.
+    // Without scripts first, as where no compiler is: the PBKDF2 accelerator is built by a later test.
     execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', tarball], {
       cwd: dir,
       encoding: 'utf8',
@@ -34,6 +35,11 @@ describe('the package as users get it', () => {
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('src/') || f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
   });
 
+  it('ships the accelerator as source with its build script, and no prebuilt binary', () => {
+    expect(files).toEqual(expect.arrayContaining(['binding.gyp', 'native/build.js', 'native/pbkdf2_sha512.c']));
+    expect(files.filter((f) => f.startsWith('build/') || f.endsWith('.node'))).toEqual([]);
+  });
+
   it('round-trips a body through require() from a .cjs file', () => {
     writeFileSync(
       join(dir, 'check.cjs'),
@@ -43,11 +49,12 @@ const v = require('./vectors.json');
   const body = await (await rc.createRequestEncryptor(v.publicJWKS)).encrypt('kibana1', { via: 'cjs' });
   const out = await (await rc.createRequestDecryptor(v.privateJWKS)).decrypt(body);
   const golden = await (await rc.createRequestDecryptor(v.privateJWKS)).decrypt(v.vectors[0].body);
-  console.log(JSON.stringify([out, golden, typeof rc.RequestCryptoError]));
+  console.log(JSON.stringify([out, golden, typeof rc.RequestCryptoError, rc.keyDerivationBackend()]));
 })().catch((e) => { console.error(e); process.exit(1); });`,
     );
     const out = execFileSync(process.execPath, ['check.cjs'], { cwd: dir, encoding: 'utf8' });
-    expect(JSON.parse(out)).toEqual([{ via: 'cjs' }, vectors.vectors[0]!.payload, 'function']);
+    // Installed with --ignore-scripts, so there is no accelerator: crypto.pbkdf2 derives the keys.
+    expect(JSON.parse(out)).toEqual([{ via: 'cjs' }, vectors.vectors[0]!.payload, 'function', 'node:crypto']);
   });
 
   it('type-checks a strict TypeScript consumer against the shipped declarations', () => {
@@ -85,4 +92,10 @@ console.log(JSON.stringify([out, ERROR_CODES.NO_KEY_FOUND]));`,
     const out = execFileSync(process.execPath, ['check.mjs'], { cwd: dir, encoding: 'utf8' });
     expect(JSON.parse(out)).toEqual([{ via: 'esm' }, 'ERR_NO_KEY_FOUND']);
   });
+
+  it('builds the accelerator in its install script, and then derives the keys with it', () => {
+    execFileSync('npm', ['rebuild', '--foreground-scripts', 'request-crypto'], { cwd: dir, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['check.cjs'], { cwd: dir, encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual([{ via: 'cjs' }, vectors.vectors[0]!.payload, 'function', 'native']);
+  }, 120_000);
 });

@@ -1,0 +1,156 @@
+import { pbkdf2Sync, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+
+import fc from 'fast-check';
+
+import type * as requestCrypto from '../src';
+import { keyDerivationBackend, pbkdf2Sha512 } from '../src/pbkdf2-sha512';
+import { vectors } from './helpers';
+
+const ACCELERATOR_PATH = join(__dirname, '..', 'build', 'Release', 'pbkdf2_sha512.node');
+
+interface Accelerator {
+  derive(...args: unknown[]): Promise<Buffer>;
+  deriveSync(...args: unknown[]): Buffer;
+}
+
+const reference = (passphrase: Buffer, salt: Buffer, iterations: number, keyLength: number): Buffer =>
+  pbkdf2Sync(passphrase, salt, iterations, keyLength, 'sha512');
+
+describe('the PBKDF2 accelerator', () => {
+  it('is built at install and used, unless REQUEST_CRYPTO_NATIVE=0', () => {
+    expect(keyDerivationBackend()).toBe(process.env['REQUEST_CRYPTO_NATIVE'] === '0' ? 'node:crypto' : 'native');
+  });
+
+  it('gives the published PBKDF2-HMAC-SHA512 vectors for "password" and "salt"', async () => {
+    const password = Buffer.from('password');
+    const salt = Buffer.from('salt');
+    expect((await pbkdf2Sha512(password, salt, 1, 64)).toString('hex')).toBe(
+      '867f70cf1ade02cff3752599a3a53dc4af34c7a669815ae5d513554e1c8cf252c02d470a285a0501bad999bfe943c08f050235d7d68b1da55e63f73b60a57fce',
+    );
+    expect((await pbkdf2Sha512(password, salt, 2, 64)).toString('hex')).toBe(
+      'e1d9c16aa681708a45f5c7c4e215ceb66e011a2e9f0040713f18aefdb866d53cf76cab2868a39b9f7840edce4fef5a82be67335c77a6068e04112754f27ccf4e',
+    );
+  });
+
+  it('equals crypto.pbkdf2 for any passphrase, salt, iteration count and key length', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.uint8Array({ maxLength: 300 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.integer({ min: 1, max: 64 }),
+        async (passphrase, salt, iterations, keyLength) => {
+          const [p, s] = [Buffer.from(passphrase), Buffer.from(salt)];
+          expect(await pbkdf2Sha512(p, s, iterations, keyLength)).toEqual(reference(p, s, iterations, keyLength));
+        },
+      ),
+      { seed: 20261128, numRuns: 300 },
+    );
+  });
+
+  it('equals crypto.pbkdf2 at the format\'s shape: 32-byte passphrase, 64-byte salt, 10,000 iterations', async () => {
+    for (let i = 0; i < 5; i++) {
+      const [passphrase, salt] = [randomBytes(32), randomBytes(64)];
+      expect(await pbkdf2Sha512(passphrase, salt, 10000, 32)).toEqual(reference(passphrase, salt, 10000, 32));
+    }
+  });
+
+  it('keeps 200 derivations in flight apart', async () => {
+    const inputs = Array.from({ length: 200 }, (_, i) => [randomBytes(32), randomBytes(64), 1 + (i % 50)] as const);
+    const keys = await Promise.all(inputs.map(([p, s, n]) => pbkdf2Sha512(p, s, n, 32)));
+    keys.forEach((key, i) => {
+      const [p, s, n] = inputs[i]!;
+      expect(key).toEqual(reference(p, s, n, 32));
+    });
+  });
+
+  it('copies its inputs, so a caller may wipe them as soon as the call returns', async () => {
+    const [passphrase, salt] = [randomBytes(32), randomBytes(64)];
+    const expected = reference(passphrase, salt, 1000, 32);
+    const pending = pbkdf2Sha512(passphrase, salt, 1000, 32);
+    passphrase.fill(0);
+    salt.fill(0);
+    expect(await pending).toEqual(expected);
+  });
+});
+
+describe('the native module checks its arguments', () => {
+  // The accelerator is loaded directly here; the library never calls it outside these bounds.
+  const accelerator = (): Accelerator => jest.requireActual<Accelerator>(ACCELERATOR_PATH);
+  const ok = [Buffer.alloc(32), Buffer.alloc(64), 1, 32];
+
+  it.each([
+    ['a passphrase that is a string', ['secret', ok[1], 1, 32], 'TypeError'],
+    ['a missing salt', [ok[0], undefined, 1, 32], 'TypeError'],
+    ['too few arguments', [ok[0], ok[1], 1], 'TypeError'],
+    ['a passphrase over 1024 bytes', [Buffer.alloc(1025), ok[1], 1, 32], 'RangeError'],
+    ['a salt over 1024 bytes', [ok[0], Buffer.alloc(1025), 1, 32], 'RangeError'],
+    ['zero iterations', [ok[0], ok[1], 0, 32], 'RangeError'],
+    ['a key length of 0', [ok[0], ok[1], 1, 0], 'RangeError'],
+    ['a key length over 64', [ok[0], ok[1], 1, 65], 'RangeError'],
+    ['iterations that are not a number', [ok[0], ok[1], '1', 32], 'RangeError'],
+  ])('refuses %s, in both calls', (_name, args, errorName) => {
+    // Native errors come from Node's own realm, not jest's, so they are told apart by name.
+    const thrownName = (call: () => unknown): string | undefined => {
+      try {
+        call();
+      } catch (err) {
+        return (err as Error).name;
+      }
+      return undefined;
+    };
+    expect(thrownName(() => accelerator().deriveSync(...args))).toBe(errorName);
+    expect(thrownName(() => accelerator().derive(...args))).toBe(errorName);
+  });
+});
+
+describe('without the accelerator', () => {
+  const saved = process.env['REQUEST_CRYPTO_NATIVE'];
+  afterEach(() => {
+    if (saved === undefined) delete process.env['REQUEST_CRYPTO_NATIVE'];
+    else process.env['REQUEST_CRYPTO_NATIVE'] = saved;
+    jest.dontMock(ACCELERATOR_PATH);
+  });
+
+  function isolated(): typeof requestCrypto {
+    let loaded: typeof requestCrypto | undefined;
+    jest.isolateModules(() => {
+      loaded = jest.requireActual<typeof requestCrypto>('../src');
+    });
+    return loaded!;
+  }
+
+  it('REQUEST_CRYPTO_NATIVE=0 derives with crypto.pbkdf2 and still opens the golden bodies', async () => {
+    process.env['REQUEST_CRYPTO_NATIVE'] = '0';
+    const rc = isolated();
+    expect(rc.keyDerivationBackend()).toBe('node:crypto');
+    const decryptor = await rc.createRequestDecryptor(vectors.privateJWKS);
+    for (const v of vectors.vectors.slice(0, 3)) expect(await decryptor.decrypt(v.body)).toEqual(v.payload);
+  });
+
+  it('an accelerator that cannot be loaded leaves crypto.pbkdf2 in use', async () => {
+    jest.doMock(ACCELERATOR_PATH, () => {
+      throw new Error('not built');
+    });
+    const rc = isolated();
+    expect(rc.keyDerivationBackend()).toBe('node:crypto');
+    const body = await (await rc.createRequestEncryptor(vectors.publicJWKS)).encrypt('kibana1', { n: 1 });
+    expect(await (await rc.createRequestDecryptor(vectors.privateJWKS)).decrypt(body)).toEqual({ n: 1 });
+  });
+
+  it('an accelerator whose bytes differ from crypto.pbkdf2 is never used', () => {
+    const derive = jest.fn();
+    jest.doMock(ACCELERATOR_PATH, () => ({
+      derive,
+      deriveSync: (p: Buffer, s: Buffer, n: number, len: number) => {
+        const key = reference(p, s, n, len);
+        key[0]! ^= 1;
+        return key;
+      },
+    }));
+    const rc = isolated();
+    expect(rc.keyDerivationBackend()).toBe('node:crypto');
+    expect(derive).not.toHaveBeenCalled();
+  });
+});
