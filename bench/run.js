@@ -20,6 +20,32 @@ const ours = require('../lib');
 const original = require('@elastic/request-crypto');
 const fixture = require('../test/fixtures/elastic-request-crypto-2.0.3.json');
 
+/**
+ * A second, separate copy of this package that derives with crypto.pbkdf2, as it does where the
+ * accelerator could not be built: its rows show what such an install gets.
+ */
+function oursWithoutAccelerator() {
+  const libDir = path.join(__dirname, '..', 'lib') + path.sep;
+  const saved = {};
+  for (const key of Object.keys(require.cache)) {
+    if (key.startsWith(libDir)) {
+      saved[key] = require.cache[key];
+      delete require.cache[key];
+    }
+  }
+  const before = process.env.REQUEST_CRYPTO_NATIVE;
+  process.env.REQUEST_CRYPTO_NATIVE = '0';
+  try {
+    const copy = require('../lib');
+    if (copy === ours || copy.keyDerivationBackend() !== 'node:crypto') throw new Error('could not load a copy without the accelerator');
+    return copy;
+  } finally {
+    if (before === undefined) delete process.env.REQUEST_CRYPTO_NATIVE;
+    else process.env.REQUEST_CRYPTO_NATIVE = before;
+    Object.assign(require.cache, saved);
+  }
+}
+
 const QUICK = process.argv.includes('--quick');
 const CONFIG = QUICK
   ? { rounds: 3, windowMs: 100, minOps: 2, coldRuns: 3 }
@@ -155,7 +181,11 @@ async function main() {
   const theirEnc = await original.createRequestEncryptor(publicJWKS);
   const theirDec = await original.createRequestDecryptor(privateJWKS);
 
-  console.log(`request-crypto bench${QUICK ? ' (--quick)' : ''}: node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0].model})`);
+  const backend = ours.keyDerivationBackend();
+  console.log(
+    `request-crypto bench${QUICK ? ' (--quick)' : ''}: node ${process.version}, ${os.cpus().length} CPUs ` +
+      `(${os.cpus()[0].model}), PBKDF2 on ${backend}`,
+  );
   console.log(
     [
       'case'.padEnd(44),
@@ -207,6 +237,29 @@ async function main() {
         original: () => theirEnc.encrypt(kid, payload),
       }),
     );
+  }
+
+  // What an install without the accelerator gets (no compiler, --ignore-scripts): no targets.
+  const plain = oursWithoutAccelerator();
+  const plainEnc = await plain.createRequestEncryptor(publicJWKS);
+  const plainDec = await plain.createRequestDecryptor(privateJWKS);
+  for (const [label, bytes] of sizes.slice(0, 2)) {
+    const payload = payloadOf(bytes);
+    const body = await theirEnc.encrypt(kid, payload);
+    for (const inflight of [1, 32]) {
+      rows.push(
+        await compare(`legacy decrypt ${label}, crypto.pbkdf2`, undefined, {
+          ours: () => plainDec.decrypt(body),
+          original: () => theirDec.decrypt(body),
+        }, inflight),
+      );
+      rows.push(
+        await compare(`legacy encrypt ${label}, crypto.pbkdf2`, undefined, {
+          ours: () => plainEnc.encrypt(kid, payload),
+          original: () => theirEnc.encrypt(kid, payload),
+        }, inflight),
+      );
+    }
   }
 
   const threeKeys = { keys: [] };
@@ -280,6 +333,7 @@ async function main() {
     node: process.version,
     nproc: os.cpus().length,
     cpu: os.cpus()[0].model,
+    pbkdf2Backend: backend,
     config: CONFIG,
     seconds: (Date.now() - started) / 1000,
     rows,
@@ -295,7 +349,8 @@ function renderMarkdown(r) {
   lines.push('# Benchmark: request-crypto against @elastic/request-crypto 2.0.3');
   lines.push('');
   lines.push(`Made by \`npm run bench${r.quick ? ' -- --quick' : ''}\` on ${r.date}: node ${r.node}, nproc ${r.nproc} (${r.cpu}), ` +
-    `${r.config.rounds} alternating windows of ${r.config.windowMs} ms per library and case, ${r.seconds.toFixed(0)} s in all.`);
+    `${r.config.rounds} alternating windows of ${r.config.windowMs} ms per library and case, ${r.seconds.toFixed(0)} s in all. ` +
+    `This package derived PBKDF2 keys on \`${r.pbkdf2Backend}\`, except in the rows marked "crypto.pbkdf2", which show an install without the accelerator.`);
   lines.push('These machines are shared and noisy: read the ratios, measured side by side, not the absolute numbers.');
   lines.push('');
   lines.push('| case | in flight | ours ops/s | original ops/s | ratio | ours p50 / p99 ms | original p50 / p99 ms | target |');

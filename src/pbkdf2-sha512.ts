@@ -25,7 +25,13 @@ const ACCELERATOR_PATH = join(__dirname, '..', 'build', 'Release', 'pbkdf2_sha51
 const MAX_INPUT_BYTES = 1024;
 const MAX_KEY_LENGTH = 64;
 
+// undefined until the first derivation decides, once per process; null when there is none.
 let accelerator: Accelerator | null | undefined;
+
+function theAccelerator(): Accelerator | null {
+  if (accelerator === undefined) accelerator = loadAccelerator();
+  return accelerator;
+}
 
 /** True when `candidate` gives crypto.pbkdf2's bytes for the format's shapes and for a long key. */
 function agreesWithNodeCrypto(candidate: Accelerator): boolean {
@@ -54,13 +60,12 @@ function loadAccelerator(): Accelerator | null {
  * Both produce identical keys; only the speed differs.
  */
 export function keyDerivationBackend(): KeyDerivationBackend {
-  accelerator ??= loadAccelerator();
-  return accelerator ? 'native' : 'node:crypto';
+  return theAccelerator() ? 'native' : 'node:crypto';
 }
 
 /** PBKDF2-HMAC-SHA512 of `passphrase` and `salt`, computed off the event loop. */
 export function pbkdf2Sha512(passphrase: Buffer, salt: Buffer, iterations: number, keyLength: number): Promise<Buffer> {
-  accelerator ??= loadAccelerator();
+  const accelerator = theAccelerator();
   if (
     accelerator &&
     passphrase.length <= MAX_INPUT_BYTES &&

@@ -129,6 +129,27 @@ describe('without the accelerator', () => {
     for (const v of vectors.vectors.slice(0, 3)) expect(await decryptor.decrypt(v.body)).toEqual(v.payload);
   });
 
+  it('is decided once per process: unsetting REQUEST_CRYPTO_NATIVE later does not switch it on', () => {
+    process.env['REQUEST_CRYPTO_NATIVE'] = '0';
+    const rc = isolated();
+    expect(rc.keyDerivationBackend()).toBe('node:crypto');
+    delete process.env['REQUEST_CRYPTO_NATIVE'];
+    expect(rc.keyDerivationBackend()).toBe('node:crypto');
+  });
+
+  it('tries to load a missing accelerator only once', async () => {
+    let attempts = 0;
+    jest.doMock(ACCELERATOR_PATH, () => {
+      attempts += 1;
+      throw new Error('not built');
+    });
+    const rc = isolated();
+    const decryptor = await rc.createRequestDecryptor(vectors.privateJWKS);
+    for (const v of vectors.vectors.slice(0, 3)) await decryptor.decrypt(v.body);
+    expect(rc.keyDerivationBackend()).toBe('node:crypto');
+    expect(attempts).toBe(1);
+  });
+
   it('an accelerator that cannot be loaded leaves crypto.pbkdf2 in use', async () => {
     jest.doMock(ACCELERATOR_PATH, () => {
       throw new Error('not built');
