@@ -1,5 +1,6 @@
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 
 import fc from 'fast-check';
 
@@ -75,6 +76,26 @@ describe('the PBKDF2 accelerator', () => {
   });
 });
 
+describe('the native module', () => {
+  it('loads and derives in a worker thread while the main thread has it loaded too', async () => {
+    jest.requireActual(ACCELERATOR_PATH);
+    const [passphrase, salt] = [randomBytes(32), randomBytes(64)];
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       const accelerator = require(workerData.path);
+       accelerator.derive(Buffer.from(workerData.passphrase), Buffer.from(workerData.salt), 100, 32)
+         .then((key) => parentPort.postMessage(key));`,
+      { eval: true, workerData: { path: ACCELERATOR_PATH, passphrase, salt } },
+    );
+    const key = await new Promise<Uint8Array>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    expect(Buffer.from(key)).toEqual(reference(passphrase, salt, 100, 32));
+  });
+});
+
 describe('the native module checks its arguments', () => {
   // The accelerator is loaded directly here; the library never calls it outside these bounds.
   const accelerator = (): Accelerator => jest.requireActual<Accelerator>(ACCELERATOR_PATH);
@@ -138,6 +159,7 @@ describe('without the accelerator', () => {
   });
 
   it('tries to load a missing accelerator only once', async () => {
+    delete process.env['REQUEST_CRYPTO_NATIVE']; // so that only the mock can turn it off
     let attempts = 0;
     jest.doMock(ACCELERATOR_PATH, () => {
       attempts += 1;
@@ -151,6 +173,7 @@ describe('without the accelerator', () => {
   });
 
   it('an accelerator that cannot be loaded leaves crypto.pbkdf2 in use', async () => {
+    delete process.env['REQUEST_CRYPTO_NATIVE']; // so that only the mock can turn it off
     jest.doMock(ACCELERATOR_PATH, () => {
       throw new Error('not built');
     });
@@ -161,6 +184,7 @@ describe('without the accelerator', () => {
   });
 
   it('an accelerator whose bytes differ from crypto.pbkdf2 is never used', () => {
+    delete process.env['REQUEST_CRYPTO_NATIVE']; // so that only the mock can turn it off
     const derive = jest.fn();
     jest.doMock(ACCELERATOR_PATH, () => ({
       derive,
