@@ -65,14 +65,9 @@ export function keyDerivationBackend(): KeyDerivationBackend {
 
 /** PBKDF2-HMAC-SHA512 of `passphrase` and `salt`, computed off the event loop. */
 export function pbkdf2Sha512(passphrase: Buffer, salt: Buffer, iterations: number, keyLength: number): Promise<Buffer> {
-  const accelerator = theAccelerator();
-  if (
-    accelerator &&
-    passphrase.length <= MAX_INPUT_BYTES &&
-    salt.length <= MAX_INPUT_BYTES &&
-    keyLength <= MAX_KEY_LENGTH
-  ) {
-    return accelerator.derive(passphrase, salt, iterations, keyLength);
+  const native = theAccelerator();
+  if (native && passphrase.length <= MAX_INPUT_BYTES && salt.length <= MAX_INPUT_BYTES && keyLength <= MAX_KEY_LENGTH) {
+    return native.derive(passphrase, salt, iterations, keyLength);
   }
   return new Promise((resolve, reject) => {
     pbkdf2(passphrase, salt, iterations, keyLength, 'sha512', (err, key) => (err ? reject(err) : resolve(key)));
