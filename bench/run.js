@@ -117,6 +117,19 @@ async function compare(name, target, fns, inflight = 1, config = CONFIG) {
   return row;
 }
 
+/** Legacy decrypt, then legacy encrypt, of one payload: `mine` against `theirs` (each `{ enc, dec }`). */
+async function compareLegacy(label, target, mine, theirs, { kid, payload, body }, inflight, config = CONFIG) {
+  const decrypt = await compare(`legacy decrypt ${label}`, target, {
+    ours: () => mine.dec.decrypt(body),
+    original: () => theirs.dec.decrypt(body),
+  }, inflight, config);
+  const encrypt = await compare(`legacy encrypt ${label}`, target, {
+    ours: () => mine.enc.encrypt(kid, payload),
+    original: () => theirs.enc.encrypt(kid, payload),
+  }, inflight, config);
+  return [decrypt, encrypt];
+}
+
 function fmt(n, digits = 1) {
   if (!Number.isFinite(n)) return '-';
   return n >= 100 ? n.toFixed(0) : n.toFixed(digits);
@@ -180,6 +193,8 @@ async function main() {
   const oursDec = await ours.createRequestDecryptor(privateJWKS);
   const theirEnc = await original.createRequestEncryptor(publicJWKS);
   const theirDec = await original.createRequestDecryptor(privateJWKS);
+  const mine = { enc: oursEnc, dec: oursDec };
+  const theirs = { enc: theirEnc, dec: theirDec };
 
   const backend = ours.keyDerivationBackend();
   console.log(
@@ -212,18 +227,8 @@ async function main() {
     const small = bytes <= 10 * 1024;
     for (const inflight of [1, 32]) {
       const cfg = bytes >= 1024 * 1024 && inflight === 32 ? { ...CONFIG, minOps: 32 } : CONFIG;
-      rows.push(
-        await compare(`legacy decrypt ${label}`, small ? (inflight === 1 ? 1.35 : 1.3) : undefined, {
-          ours: () => oursDec.decrypt(body),
-          original: () => theirDec.decrypt(body),
-        }, inflight, cfg),
-      );
-      rows.push(
-        await compare(`legacy encrypt ${label}`, small ? (inflight === 1 ? 1.35 : 1.3) : undefined, {
-          ours: () => oursEnc.encrypt(kid, payload),
-          original: () => theirEnc.encrypt(kid, payload),
-        }, inflight, cfg),
-      );
+      const target = small ? (inflight === 1 ? 1.35 : 1.3) : undefined;
+      rows.push(...(await compareLegacy(label, target, mine, theirs, { kid, payload, body }, inflight, cfg)));
     }
     rows.push(
       await compare(`jwe decrypt (ours) vs legacy ${label}`, small ? 6 : undefined, {
@@ -240,25 +245,16 @@ async function main() {
   }
 
   // What an install without the accelerator gets (no compiler, --ignore-scripts): no targets.
-  const plain = oursWithoutAccelerator();
-  const plainEnc = await plain.createRequestEncryptor(publicJWKS);
-  const plainDec = await plain.createRequestDecryptor(privateJWKS);
+  const withoutAccelerator = oursWithoutAccelerator();
+  const plain = {
+    enc: await withoutAccelerator.createRequestEncryptor(publicJWKS),
+    dec: await withoutAccelerator.createRequestDecryptor(privateJWKS),
+  };
   for (const [label, bytes] of sizes.slice(0, 2)) {
     const payload = payloadOf(bytes);
     const body = await theirEnc.encrypt(kid, payload);
     for (const inflight of [1, 32]) {
-      rows.push(
-        await compare(`legacy decrypt ${label}, crypto.pbkdf2`, undefined, {
-          ours: () => plainDec.decrypt(body),
-          original: () => theirDec.decrypt(body),
-        }, inflight),
-      );
-      rows.push(
-        await compare(`legacy encrypt ${label}, crypto.pbkdf2`, undefined, {
-          ours: () => plainEnc.encrypt(kid, payload),
-          original: () => theirEnc.encrypt(kid, payload),
-        }, inflight),
-      );
+      rows.push(...(await compareLegacy(`${label}, crypto.pbkdf2`, undefined, plain, theirs, { kid, payload, body }, inflight)));
     }
   }
 
