@@ -8,7 +8,7 @@
  *
  * @packageDocumentation
  */
-import { pbkdf2, pbkdf2Sync } from 'node:crypto';
+import { getFips, pbkdf2, pbkdf2Sync } from 'node:crypto';
 import { join } from 'node:path';
 
 /** Where PBKDF2 runs: the native accelerator, or `crypto.pbkdf2`. */
@@ -29,6 +29,10 @@ const MAX_KEY_LENGTH = 64;
 let accelerator: Accelerator | null | undefined;
 
 function theAccelerator(): Accelerator | null {
+  // In FIPS mode every derivation stays inside OpenSSL's providers, and the accelerator's SHA-512
+  // is outside them. Asked on every call (crypto.setFips can turn FIPS on later) and before any
+  // loading, so a FIPS process never even loads the native module.
+  if (getFips()) return null;
   if (accelerator === undefined) accelerator = loadAccelerator();
   return accelerator;
 }
@@ -56,7 +60,8 @@ function loadAccelerator(): Accelerator | null {
 
 /**
  * Which implementation derives legacy payload keys in this process: `'native'` when the
- * accelerator was built at install and passed its self-check, else `'node:crypto'`.
+ * accelerator was built at install and passed its self-check, else `'node:crypto'`; always
+ * `'node:crypto'` while `crypto.getFips()` is on.
  * Both produce identical keys; only the speed differs.
  */
 export function keyDerivationBackend(): KeyDerivationBackend {
