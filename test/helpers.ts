@@ -1,7 +1,22 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, getFips } from 'node:crypto';
 
 import type { PrivateJWK, PrivateJWKS, PublicJWK, PublicJWKS } from '../src';
 import fixture from './fixtures/elastic-request-crypto-2.0.3.json';
+import rsa1024 from './fixtures/rsa-1024.json';
+
+/** True when this process runs OpenSSL in FIPS mode (`.ci/fips/test.sh` runs the suite so). */
+export const FIPS = getFips() === 1;
+
+/** `it`, skipped in FIPS mode: only for a test of what FIPS forbids; say what at each use. */
+export const itUnlessFips: jest.It = FIPS ? it.skip : it;
+
+/**
+ * A 1024-bit RSA private JWK, made once outside FIPS mode and kept in `fixtures/rsa-1024.json`:
+ * FIPS refuses to generate a key that small, but such keys exist (the original's own test keys).
+ */
+export function rsa1024Jwk(kid: string): PrivateJWK {
+  return { ...(rsa1024.jwk as PrivateJWK), kid };
+}
 
 /** The golden vectors made by @elastic/request-crypto 2.0.3. */
 export const vectors = fixture as unknown as {

@@ -166,7 +166,7 @@ export const CASES: Case[] = [
   ['a payload encrypted under another passphrase', () => packBody(keyText(), unpackBody(otherBody).encryptedPayload), DF, 'payload'],
   [
     'a body for a kid in the set but wrapped under another key with that kid',
-    async () => (await createRequestEncryptor(makeKeySets(['kibana1'], 1024).publicJWKS)).encrypt('kibana1', PAYLOAD),
+    async () => (await createRequestEncryptor(makeKeySets(['kibana1']).publicJWKS)).encrypt('kibana1', PAYLOAD),
     DF,
   ],
   [

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 
 import type * as requestCrypto from '../src';
 import { keyDerivationBackend, pbkdf2Sha512 } from '../src/pbkdf2-sha512';
-import { vectors } from './helpers';
+import { FIPS, itUnlessFips, vectors } from './helpers';
 
 const ACCELERATOR_PATH = join(__dirname, '..', 'build', 'Release', 'pbkdf2_sha512.node');
 
@@ -19,8 +19,9 @@ const reference = (passphrase: Buffer, salt: Buffer, iterations: number, keyLeng
   pbkdf2Sync(passphrase, salt, iterations, keyLength, 'sha512');
 
 describe('the PBKDF2 accelerator', () => {
-  it('is built at install and used, unless REQUEST_CRYPTO_NATIVE=0', () => {
-    expect(keyDerivationBackend()).toBe(process.env['REQUEST_CRYPTO_NATIVE'] === '0' ? 'node:crypto' : 'native');
+  it('is built at install and used, unless REQUEST_CRYPTO_NATIVE=0 or in FIPS mode', () => {
+    const off = process.env['REQUEST_CRYPTO_NATIVE'] === '0' || FIPS;
+    expect(keyDerivationBackend()).toBe(off ? 'node:crypto' : 'native');
   });
 
   it('gives the published PBKDF2-HMAC-SHA512 vectors for "password" and "salt"', async () => {
@@ -132,6 +133,9 @@ describe('without the accelerator', () => {
     if (saved === undefined) delete process.env['REQUEST_CRYPTO_NATIVE'];
     else process.env['REQUEST_CRYPTO_NATIVE'] = saved;
     jest.dontMock(ACCELERATOR_PATH);
+    // The library requires the accelerator at its first derivation, after isolateModules has
+    // returned, so a mock that loaded lands in the shared registry: drop it.
+    jest.resetModules();
   });
 
   function isolated(): typeof requestCrypto {
@@ -158,7 +162,8 @@ describe('without the accelerator', () => {
     expect(rc.keyDerivationBackend()).toBe('node:crypto');
   });
 
-  it('tries to load a missing accelerator only once', async () => {
+  // In FIPS mode it is never tried at all (tested below, in both modes).
+  itUnlessFips('tries to load a missing accelerator only once', async () => {
     delete process.env['REQUEST_CRYPTO_NATIVE']; // so that only the mock can turn it off
     let attempts = 0;
     jest.doMock(ACCELERATOR_PATH, () => {
@@ -181,6 +186,48 @@ describe('without the accelerator', () => {
     expect(rc.keyDerivationBackend()).toBe('node:crypto');
     const body = await (await rc.createRequestEncryptor(vectors.publicJWKS)).encrypt('kibana1', { n: 1 });
     expect(await (await rc.createRequestDecryptor(vectors.privateJWKS)).decrypt(body)).toEqual({ n: 1 });
+  });
+
+  it('is never loaded while crypto.getFips() is on, and left as soon as FIPS is turned on', async () => {
+    delete process.env['REQUEST_CRYPTO_NATIVE']; // so that only FIPS can turn it off
+    let fips = 1;
+    let loads = 0;
+    let derivations = 0;
+    jest.doMock('node:crypto', () => ({ ...jest.requireActual<object>('node:crypto'), getFips: () => fips }));
+    jest.doMock(ACCELERATOR_PATH, () => {
+      loads += 1;
+      const real = jest.requireActual<Accelerator>(ACCELERATOR_PATH);
+      return {
+        deriveSync: real.deriveSync,
+        derive: (...args: unknown[]) => {
+          derivations += 1;
+          return real.derive(...args);
+        },
+      };
+    });
+    try {
+      const rc = isolated();
+      const encryptor = await rc.createRequestEncryptor(vectors.publicJWKS);
+      const decryptor = await rc.createRequestDecryptor(vectors.privateJWKS);
+      const roundTrip = async (): Promise<void> => {
+        expect(await decryptor.decrypt(await encryptor.encrypt('kibana1', { n: 1 }))).toEqual({ n: 1 });
+      };
+      await roundTrip();
+      expect(rc.keyDerivationBackend()).toBe('node:crypto');
+      expect([loads, derivations]).toEqual([0, 0]);
+
+      fips = 0; // the mock's way to show that the accelerator was really there to be used
+      expect(rc.keyDerivationBackend()).toBe('native');
+      await roundTrip();
+      expect([loads, derivations]).toEqual([1, 2]);
+
+      fips = 1; // as crypto.setFips(true) would, once the accelerator is loaded
+      await roundTrip();
+      expect(rc.keyDerivationBackend()).toBe('node:crypto');
+      expect(derivations).toBe(2);
+    } finally {
+      jest.dontMock('node:crypto');
+    }
   });
 
   it('an accelerator whose bytes differ from crypto.pbkdf2 is never used', () => {
