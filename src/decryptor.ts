@@ -5,11 +5,11 @@
  * @packageDocumentation
  */
 import { BodyMalformedError, InvalidArgumentError } from './errors';
-import { bodyText, openEnvelope, type EncryptedBody } from './envelope';
-import { checkContext, checkFreshness, isContext, isJweBody, openJweBody, type BodyContext } from './jwe-body';
-import { openKeyEnvelope } from './key-envelope';
-import { loadKeyring, type Keyring } from './keyset';
-import { openPayload, parseSealedPayload } from './payload-cipher';
+import { bodyText, openEnvelope, type EncryptedBody } from './legacy/envelope';
+import { checkContext, checkFreshness, isContext, isJweBody, openJweBody, type BodyContext } from './jwe/body';
+import { openKeyEnvelope } from './legacy/key-envelope';
+import { loadKeyring, type Keyring } from './keys/keyset';
+import { openPayload, parseSealedPayload } from './legacy/payload-cipher';
 import type { JWKDecryptResult, PrivateJWKS, PublicJWK, PublicJWKS } from './types';
 import type { BodyFormat } from './encryptor';
 

@@ -4,12 +4,12 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError, MissingKidError, PayloadNotSerializableError } from './errors';
-import { packBody } from './envelope';
-import { isContext, sealJweBody, type BodyContext } from './jwe-body';
-import { wrapPassphrase } from './key-envelope';
-import { loadKeyring, type Keyring } from './keyset';
-import { sealPayloadWith } from './payload-cipher';
-import { PreparedKeys } from './prepared-keys';
+import { packBody } from './legacy/envelope';
+import { isContext, sealJweBody, type BodyContext } from './jwe/body';
+import { wrapPassphrase } from './legacy/key-envelope';
+import { loadKeyring, type Keyring } from './keys/keyset';
+import { sealPayloadWith } from './legacy/payload-cipher';
+import { PreparedKeys } from './legacy/prepared-keys';
 import type { PublicJWKS } from './types';
 
 /**

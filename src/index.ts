@@ -12,15 +12,15 @@ export {
   DEFAULT_MAX_BODY_BYTES,
 } from './decryptor';
 export type { BodyMetadata, DecryptedPayload, DecryptOptions, Decryptor, DecryptorOptions } from './decryptor';
-export { packBody, unpackBody } from './envelope';
-export type { EncryptedBody, PackedBody } from './envelope';
-export type { BodyContext } from './jwe-body';
-export { generatePassphrase, KEY_LENGTH_IN_BYTES } from './passphrase';
-export { keyDerivationBackend } from './pbkdf2-sha512';
-export type { KeyDerivationBackend } from './pbkdf2-sha512';
-export { createJWKS, createJWKSManager, JWKSManager, MIN_MODULUS_BITS, RSA_ALGORITHM } from './jwks';
-export { ALLOWED_MODULI, createJWKManager, ENC_MODULUS, JWKManager } from './jwk';
-export type { AddKeyOptions } from './jwk';
+export { packBody, unpackBody } from './legacy/envelope';
+export type { EncryptedBody, PackedBody } from './legacy/envelope';
+export type { BodyContext } from './jwe/body';
+export { generatePassphrase, KEY_LENGTH_IN_BYTES } from './legacy/passphrase';
+export { keyDerivationBackend } from './legacy/pbkdf2-sha512';
+export type { KeyDerivationBackend } from './legacy/pbkdf2-sha512';
+export { createJWKS, createJWKSManager, JWKSManager, MIN_MODULUS_BITS, RSA_ALGORITHM } from './keys/jwks';
+export { ALLOWED_MODULI, createJWKManager, ENC_MODULUS, JWKManager } from './keys/jwk';
+export type { AddKeyOptions } from './keys/jwk';
 export type {
   JWK,
   JWKDecryptResult,

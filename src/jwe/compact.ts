@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { BodyMalformedError, BodyTooLargeError } from '../errors';
-import { decodeBase64Url } from '../strict-base64';
+import { decodeBase64Url } from '../encoding/strict-base64';
 
 /** A compact JWE split into its parts, with the protected header parsed. */
 export interface CompactJwe {

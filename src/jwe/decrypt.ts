@@ -13,7 +13,7 @@ import {
   NoKeyFoundError,
   UnsupportedAlgorithmError,
 } from '../errors';
-import { isWrapAlgorithm, type Keyring, type RecipientKey, type WrapAlgorithm } from '../keyset';
+import { isWrapAlgorithm, type Keyring, type RecipientKey, type WrapAlgorithm } from '../keys/keyset';
 import { CEK_LENGTH, IV_LENGTH, openContent, TAG_LENGTH, type ContentEncryption } from './content-cipher';
 import type { CompactJwe } from './compact';
 import { unwrapCek } from './rsa-oaep';

@@ -5,7 +5,7 @@
  */
 import { constants, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 
-import type { WrapAlgorithm } from '../keyset';
+import type { WrapAlgorithm } from '../keys/keyset';
 
 function oaepHash(alg: WrapAlgorithm): 'sha1' | 'sha256' {
   return alg === 'RSA-OAEP-256' ? 'sha256' : 'sha1';

@@ -3,8 +3,8 @@
  *
  * @packageDocumentation
  */
-import { BodyMalformedError, BodyTooLargeError } from './errors';
-import { decodeBase64Url } from './strict-base64';
+import { BodyMalformedError, BodyTooLargeError } from '../errors';
+import { decodeBase64Url } from '../encoding/strict-base64';
 
 /** The two strings inside a legacy body. */
 export interface PackedBody {

@@ -6,9 +6,9 @@
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 
-import { InvalidJwksError } from './errors';
-import { decodeBase64Url } from './strict-base64';
-import type { JWKMetadata, KeyUse, PublicJWK, PublicJWKS } from './types';
+import { InvalidJwksError } from '../errors';
+import { decodeBase64Url } from '../encoding/strict-base64';
+import type { JWKMetadata, KeyUse, PublicJWK, PublicJWKS } from '../types';
 
 /** The key-wrapping algorithms this package uses: RSA-OAEP with SHA-1 or SHA-256. */
 export type WrapAlgorithm = 'RSA-OAEP' | 'RSA-OAEP-256';

@@ -5,12 +5,12 @@
  *
  * @packageDocumentation
  */
-import { BodyExpiredError, BodyMalformedError, ContextMismatchError } from './errors';
-import { parseCompactJwe } from './jwe/compact';
-import { checkJweHeader, chooseKey, openJwe, type JweExpectations } from './jwe/decrypt';
-import { encryptCompactJwe, wrapAlgorithmOf } from './jwe/encrypt';
-import type { Keyring, RecipientKey } from './keyset';
-import type { JWKMetadata } from './types';
+import { BodyExpiredError, BodyMalformedError, ContextMismatchError } from '../errors';
+import { parseCompactJwe } from './compact';
+import { checkJweHeader, chooseKey, openJwe, type JweExpectations } from './decrypt';
+import { encryptCompactJwe, wrapAlgorithmOf } from './encrypt';
+import type { Keyring, RecipientKey } from '../keys/keyset';
+import type { JWKMetadata } from '../types';
 
 /** String pairs bound into a `'jwe'` body's authenticated header. */
 export type BodyContext = Readonly<Record<string, string>>;

@@ -4,14 +4,14 @@
  *
  * @packageDocumentation
  */
-import { DecryptionFailedError } from './errors';
-import type { CompactLimits } from './jwe/compact';
-import { parseCompactJwe } from './jwe/compact';
-import { checkJweHeader, chooseKey, openJwe, type JweExpectations } from './jwe/decrypt';
-import { encryptCompactJwe, wrapAlgorithmOf } from './jwe/encrypt';
-import type { Keyring, RecipientKey } from './keyset';
+import { DecryptionFailedError } from '../errors';
+import type { CompactLimits } from '../jwe/compact';
+import { parseCompactJwe } from '../jwe/compact';
+import { checkJweHeader, chooseKey, openJwe, type JweExpectations } from '../jwe/decrypt';
+import { encryptCompactJwe, wrapAlgorithmOf } from '../jwe/encrypt';
+import type { Keyring, RecipientKey } from '../keys/keyset';
 import { KEY_LENGTH_IN_BYTES } from './passphrase';
-import type { JWKMetadata } from './types';
+import type { JWKMetadata } from '../types';
 
 /**
  * A wrapped 32-byte key is about 550 characters for RSA-2048 and 900 for RSA-4096; anything much

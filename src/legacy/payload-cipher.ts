@@ -7,9 +7,9 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
-import { BodyMalformedError, DecryptionFailedError } from './errors';
+import { BodyMalformedError, DecryptionFailedError } from '../errors';
 import { pbkdf2Sha512 } from './pbkdf2-sha512';
-import { decodeBase64 } from './strict-base64';
+import { decodeBase64 } from '../encoding/strict-base64';
 
 const SALT_LENGTH = 64;
 const IV_LENGTH = 12;
