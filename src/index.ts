@@ -10,10 +10,15 @@ export {
   createRequestDecryptor,
   DEFAULT_CLOCK_TOLERANCE_SECONDS,
   DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_PAYLOAD_DEPTH,
+  DEFAULT_MAX_PAYLOAD_VALUES,
 } from './decryptor';
 export type { BodyMetadata, DecryptedPayload, DecryptOptions, Decryptor, DecryptorOptions } from './decryptor';
 export { packBody, unpackBody } from './legacy/envelope';
-export type { EncryptedBody, PackedBody } from './legacy/envelope';
+export type { PackedBody } from './legacy/envelope';
+export type { EncryptedBody } from './encoding/body-text';
+export type { UnwrapKey, UnwrapKeyRequest } from './keys/unwrap';
 export type { BodyContext } from './jwe/body';
 export { generatePassphrase, KEY_LENGTH_IN_BYTES } from './legacy/passphrase';
 export { keyDerivationBackend } from './legacy/pbkdf2-sha512';
@@ -39,12 +44,14 @@ export {
   BodyTooLargeError,
   ContextMismatchError,
   DecryptionFailedError,
+  EncryptionFailedError,
   ERROR_CODES,
   InvalidArgumentError,
   InvalidJwksError,
   MissingKidError,
   NoKeyFoundError,
   PayloadNotSerializableError,
+  PayloadTooComplexError,
   RequestCryptoError,
   UnsupportedAlgorithmError,
 } from './errors';

@@ -154,15 +154,17 @@ describe("format 'jwe'", () => {
       expect(JSON.parse(result.payload.toString('utf8'))).toEqual(PAYLOAD);
     });
 
-    it('bounds inflation by maxBodyBytes: a small body that inflates past it is too large', async () => {
+    it('bounds inflation by maxPayloadBytes: a small body that inflates past it is too large', async () => {
       const body = await (await createRequestEncryptor(vectors.publicJWKS, { format: 'jwe' })).encrypt(
         'kibana1',
         'x'.repeat(100_000),
         { compress: true },
       );
       expect(body.length).toBeLessThan(2000);
-      const decryptor = await createRequestDecryptor(vectors.privateJWKS, { maxBodyBytes: 50_000 });
+      const decryptor = await createRequestDecryptor(vectors.privateJWKS, { maxPayloadBytes: 50_000 });
       expect((await rejectionOf(decryptor.decrypt(body))).code).toBe(ERROR_CODES.BODY_TOO_LARGE);
+      const roomy = await createRequestDecryptor(vectors.privateJWKS, { maxPayloadBytes: 100_002 });
+      await expect(roomy.decrypt(body)).resolves.toBe('x'.repeat(100_000));
     });
   });
 });

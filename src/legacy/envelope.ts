@@ -1,10 +1,16 @@
 /**
  * The legacy body: base64url (no padding) of the UTF-8 JSON `{ encryptedAESKey, encryptedPayload }`.
  *
+ * Both strings are ASCII without characters JSON escapes, so `JSON.stringify` spells the envelope
+ * one way only: `{"encryptedAESKey":"…","encryptedPayload":"…"}`. A receiver reads exactly that
+ * spelling, with two substring searches over the decoded bytes and no `JSON.parse`: a body that is
+ * not an envelope costs nothing beyond its decoding, and one body has one spelling.
+ *
  * @packageDocumentation
  */
 import { BodyMalformedError, BodyTooLargeError } from '../errors';
 import { decodeBase64Url } from '../encoding/strict-base64';
+import { KEY_ENVELOPE_LIMITS } from './key-envelope';
 
 /** The two strings inside a legacy body. */
 export interface PackedBody {
@@ -14,68 +20,42 @@ export interface PackedBody {
   encryptedPayload: string;
 }
 
-/** What a receiver accepts as a body: its text, or the bytes of its text. */
-export type EncryptedBody = string | Uint8Array;
+const OPENING = Buffer.from('{"encryptedAESKey":"', 'ascii');
+const BETWEEN = Buffer.from('","encryptedPayload":"', 'ascii');
+const CLOSING = Buffer.from('"}', 'ascii');
 
 /** Builds a legacy body from its two parts, exactly as `@elastic/request-crypto` does. */
 export function packBody(encryptedAESKey: string, encryptedPayload: string): string {
   return Buffer.from(JSON.stringify({ encryptedAESKey, encryptedPayload }), 'utf8').toString('base64url');
 }
 
-const isAsciiSpace = (code: number): boolean => code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
+const notAnEnvelope = (): BodyMalformedError =>
+  new BodyMalformedError('body is malformed: it is not {"encryptedAESKey":"…","encryptedPayload":"…"}');
 
 /**
- * Drops spaces, tabs and line breaks around a body: the original accepted them (a mediator or a
- * file may add a final newline), and they cannot change what the body decodes to.
+ * Decodes a legacy body strictly into its two parts. Throws {@link BodyMalformedError}, or
+ * {@link BodyTooLargeError} when the key JWE is longer than any wrapped key can be.
  */
-function trimAsciiSpace(text: string): string {
-  let start = 0;
-  let end = text.length;
-  while (start < end && isAsciiSpace(text.charCodeAt(start))) start += 1;
-  while (end > start && isAsciiSpace(text.charCodeAt(end - 1))) end -= 1;
-  return start === 0 && end === text.length ? text : text.slice(start, end);
-}
-
-/**
- * Reads a body's text from what the caller handed over, checking its size before anything else.
- * Throws {@link BodyMalformedError} for a non-string, non-byte or empty body and
- * {@link BodyTooLargeError} past `maxBodyBytes`.
- */
-export function bodyText(body: unknown, maxBodyBytes: number): string {
-  let text: string;
-  if (typeof body === 'string') {
-    if (body.length > maxBodyBytes) throw new BodyTooLargeError();
-    text = body;
-  } else if (body instanceof Uint8Array) {
-    if (body.byteLength > maxBodyBytes) throw new BodyTooLargeError();
-    // A body is ASCII; latin1 maps each byte to one character, and the alphabet check rejects the rest.
-    text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1');
-  } else {
-    throw new BodyMalformedError('body is malformed: expected a string or bytes');
-  }
-  text = trimAsciiSpace(text);
-  if (text.length === 0) throw new BodyMalformedError('body is malformed: it is empty');
-  return text;
-}
-
-/** Decodes a legacy body strictly into its two parts. Throws {@link BodyMalformedError}. */
 export function openEnvelope(text: string): PackedBody {
   const bytes = decodeBase64Url(text);
   if (bytes === undefined) throw new BodyMalformedError('body is malformed: it is not base64url');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw new BodyMalformedError('body is malformed: it does not hold JSON');
+  const keyStart = OPENING.length;
+  if (bytes.length < keyStart + BETWEEN.length + CLOSING.length || !bytes.subarray(0, keyStart).equals(OPENING)) {
+    throw notAnEnvelope();
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new BodyMalformedError('body is malformed: it does not hold a JSON object');
+  const keyEnd = bytes.indexOf(BETWEEN, keyStart);
+  if (keyEnd < 0) throw notAnEnvelope();
+  if (keyEnd - keyStart > KEY_ENVELOPE_LIMITS.maxLength) {
+    throw new BodyTooLargeError('body is too large: JWE exceeds its length limit');
   }
-  const { encryptedAESKey, encryptedPayload } = parsed as Record<string, unknown>;
-  if (typeof encryptedAESKey !== 'string' || typeof encryptedPayload !== 'string') {
-    throw new BodyMalformedError('body is malformed: encryptedAESKey and encryptedPayload must be strings');
-  }
-  return { encryptedAESKey, encryptedPayload };
+  const payloadStart = keyEnd + BETWEEN.length;
+  const payloadEnd = bytes.length - CLOSING.length;
+  if (payloadEnd < payloadStart || !bytes.subarray(payloadEnd).equals(CLOSING)) throw notAnEnvelope();
+  // latin1 maps each byte to one character; the strict decoders refuse quotes, escapes and non-ASCII.
+  return {
+    encryptedAESKey: bytes.toString('latin1', keyStart, keyEnd),
+    encryptedPayload: bytes.toString('latin1', payloadStart, payloadEnd),
+  };
 }
 
 /**
