@@ -21,10 +21,16 @@ import type { BodyFormat } from './encryptor';
  * 7.5 MiB; API Gateway stops at 10 MB and Lambda's synchronous invocations at 6 MB.
  */
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
-/** Default of `maxPayloadBytes`: the decrypted (and inflated) JSON text, 8 MiB. */
-export const DEFAULT_MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
-/** Default of `maxPayloadValues`: JSON values and member names in one payload. */
-export const DEFAULT_MAX_PAYLOAD_VALUES = 1_000_000;
+/**
+ * Default of `maxPayloadBytes`: the decrypted (and inflated) JSON text, 5 MiB. Room for a 4 MiB
+ * telemetry payload; with the value limit it keeps one body under 64 MiB of memory.
+ */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 5 * 1024 * 1024;
+/**
+ * Default of `maxPayloadValues`: 600,000 JSON values and member names in one payload. Typical
+ * JSON spends 7–10 bytes per value, so 4 MiB of it holds 450,000–540,000; `[{},{},…]` spends 2.
+ */
+export const DEFAULT_MAX_PAYLOAD_VALUES = 600_000;
 /** Default of `maxPayloadDepth`: nesting of arrays and objects in one payload. */
 export const DEFAULT_MAX_PAYLOAD_DEPTH = 64;
 /** Default allowance for clock skew between sender and receiver when checking `iat`. */

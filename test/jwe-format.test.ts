@@ -246,6 +246,14 @@ describe('freshness', () => {
     await expect(decryptor.decrypt(old)).resolves.toEqual(PAYLOAD);
   });
 
+  it('applies the clock tolerance to the future only: a body 310 s old is refused under maxAgeSeconds 300', async () => {
+    const decryptor = await createRequestDecryptor(vectors.privateJWKS, { clockToleranceSeconds: 60 });
+    expect((await rejectionOf(decryptor.decrypt(await bodyIssuedAt(310_000), { maxAgeSeconds: 300 }))).code).toBe(
+      ERROR_CODES.BODY_EXPIRED,
+    );
+    await expect(decryptor.decrypt(await bodyIssuedAt(290_000), { maxAgeSeconds: 300 })).resolves.toEqual(PAYLOAD);
+  });
+
   it('rejects a body from further in the future than the clock tolerance', async () => {
     const decryptor = await createRequestDecryptor(vectors.privateJWKS, { clockToleranceSeconds: 60 });
     await expect(decryptor.decrypt(await bodyIssuedAt(-30_000), { maxAgeSeconds: 300 })).resolves.toEqual(PAYLOAD);

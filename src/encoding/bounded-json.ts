@@ -11,8 +11,9 @@ import { BodyMalformedError, PayloadTooComplexError } from '../errors';
 /** What one payload may cost. */
 export interface JsonLimits {
   /**
-   * Most JSON values and member names, counted by the characters that introduce them
-   * (`{`, `[`, `,`, `:`), so a payload of `n` values counts at most about `2n`.
+   * Most JSON values and member names, counted by the characters that introduce them: `[` and `{`
+   * its first element or member, `,` the next one, `:` a member's value. `[0,0,0]` counts 3,
+   * `{"a":1,"b":2}` counts 4.
    */
   readonly maxValues: number;
   /** Deepest nesting of arrays and objects. */
@@ -49,7 +50,7 @@ function skipString(bytes: Buffer, open: number): number {
  */
 export function checkJsonCost(bytes: Buffer, limits: JsonLimits): void {
   let depth = 0;
-  let values = 1;
+  let values = 0;
   const end = bytes.length;
   for (let at = 0; at < end; ) {
     const byte = bytes[at];
