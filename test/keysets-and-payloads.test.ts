@@ -9,6 +9,7 @@ import {
   RequestCryptoError,
 } from '../src';
 import { makePrivateJwk, publicOf, rejectionOf, vectors } from './helpers';
+
 // The module object itself (an `import *` namespace cannot be spied on).
 const nodeCrypto = jest.requireActual<typeof NodeCrypto>('node:crypto');
 

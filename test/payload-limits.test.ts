@@ -1,5 +1,3 @@
-// The module object itself (an `import *` namespace cannot be spied on).
-const nodeCrypto = jest.requireActual<typeof NodeCrypto>('node:crypto');
 
 import type * as NodeCrypto from 'node:crypto';
 import {
@@ -18,6 +16,9 @@ import { packBody } from '../src/legacy/envelope';
 import { wrapPassphrase } from '../src/legacy/key-envelope';
 import { makePayloadKey, sealPayloadWith } from '../src/legacy/payload-cipher';
 import { rejectionOf, vectors } from './helpers';
+
+// The module object itself (an `import *` namespace cannot be spied on).
+const nodeCrypto = jest.requireActual<typeof NodeCrypto>('node:crypto');
 
 const nested = (levels: number): unknown => {
   let value: unknown = 0;
