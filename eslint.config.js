@@ -16,7 +16,7 @@ module.exports = tseslint.config(
     },
   },
   {
-    files: ['src/node-jose.ts', 'src/pbkdf2-sha512.ts'],
+    files: ['src/keys/node-jose.ts', 'src/legacy/pbkdf2-sha512.ts'],
     // node-jose is loaded on first use so that receivers do not pay for it at cold start;
     // the PBKDF2 accelerator is optional, so it is required at run time from where node-gyp put it.
     rules: { '@typescript-eslint/no-require-imports': 'off' },

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequestDecryptor } from './decryptor';
 import { createRequestEncryptor, type BodyFormat } from './encryptor';
 import { InvalidArgumentError, MissingKidError, RequestCryptoError } from './errors';
-import { ALLOWED_MODULI, createJWKManager } from './jwk';
+import { ALLOWED_MODULI, createJWKManager } from './keys/jwk';
 import type { JWKS, PrivateJWKS } from './types';
 
 const USAGE: Record<string, string> = {

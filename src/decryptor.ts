@@ -4,17 +4,35 @@
  *
  * @packageDocumentation
  */
-import { BodyMalformedError, InvalidArgumentError } from './errors';
-import { bodyText, openEnvelope, type EncryptedBody } from './envelope';
-import { checkContext, checkFreshness, isContext, isJweBody, openJweBody, type BodyContext } from './jwe-body';
-import { openKeyEnvelope } from './key-envelope';
-import { loadKeyring, type Keyring } from './keyset';
-import { openPayload, parseSealedPayload } from './payload-cipher';
+import { DecryptionFailedError, InvalidArgumentError, BodyTooLargeError, RequestCryptoError } from './errors';
+import { bodyText, type EncryptedBody } from './encoding/body-text';
+import { parseBoundedJson, type JsonLimits } from './encoding/bounded-json';
+import { checkContext, checkFreshness, isContext, isJweBody, openJweBody, type BodyContext } from './jwe/body';
+import { openEnvelope } from './legacy/envelope';
+import { checkKeyEnvelope, openKeyEnvelope } from './legacy/key-envelope';
+import { openPayload, parseSealedPayload } from './legacy/payload-cipher';
+import { loadKeyring, type Keyring } from './keys/keyset';
+import { unwrapInProcess, type KeyCustody, type UnwrapKey } from './keys/unwrap';
 import type { JWKDecryptResult, PrivateJWKS, PublicJWK, PublicJWKS } from './types';
 import type { BodyFormat } from './encryptor';
 
-/** Default of `maxBodyBytes`: 32 MiB of body text, room for about 18 MB of legacy JSON payload. */
-export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
+/**
+ * Default of `maxBodyBytes`: 8 MiB of body text. A legacy body of a 4 MiB JSON payload is about
+ * 7.5 MiB; API Gateway stops at 10 MB and Lambda's synchronous invocations at 6 MB.
+ */
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+/**
+ * Default of `maxPayloadBytes`: the decrypted (and inflated) JSON text, 5 MiB. Room for a 4 MiB
+ * telemetry payload; with the value limit it keeps one body under 64 MiB of memory.
+ */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 5 * 1024 * 1024;
+/**
+ * Default of `maxPayloadValues`: 600,000 JSON values and member names in one payload. Typical
+ * JSON spends 7–10 bytes per value, so 4 MiB of it holds 450,000–540,000; `[{},{},…]` spends 2.
+ */
+export const DEFAULT_MAX_PAYLOAD_VALUES = 600_000;
+/** Default of `maxPayloadDepth`: nesting of arrays and objects in one payload. */
+export const DEFAULT_MAX_PAYLOAD_DEPTH = 64;
 /** Default allowance for clock skew between sender and receiver when checking `iat`. */
 export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 60;
 
@@ -22,12 +40,33 @@ export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 60;
 export interface DecryptorOptions {
   /**
    * Longest body accepted, in bytes of body text (a body is ASCII, so characters = bytes),
-   * checked before any decoding. Also bounds what a compressed `'jwe'` body may inflate to.
-   * Default {@link DEFAULT_MAX_BODY_BYTES}.
+   * checked before any decoding. Default {@link DEFAULT_MAX_BODY_BYTES}.
    */
   maxBodyBytes?: number;
-  /** Allowed clock skew for `maxAgeSeconds`; default {@link DEFAULT_CLOCK_TOLERANCE_SECONDS}. */
+  /**
+   * Longest payload accepted: the decrypted JSON text in bytes, after inflation for a compressed
+   * `'jwe'` body (inflation stops there). Default {@link DEFAULT_MAX_PAYLOAD_BYTES}.
+   */
+  maxPayloadBytes?: number;
+  /**
+   * Most JSON values and member names in a payload, counted before it is parsed (each `{`, `[`,
+   * `,` and `:` counts one). Default {@link DEFAULT_MAX_PAYLOAD_VALUES}.
+   */
+  maxPayloadValues?: number;
+  /** Deepest nesting of arrays and objects in a payload. Default {@link DEFAULT_MAX_PAYLOAD_DEPTH}. */
+  maxPayloadDepth?: number;
+  /**
+   * Allowed clock skew for `maxAgeSeconds`: how far in the future an issue time may be.
+   * Default {@link DEFAULT_CLOCK_TOLERANCE_SECONDS}.
+   */
   clockToleranceSeconds?: number;
+  /**
+   * The private-key operation, done outside this process (a KMS, an HSM, another thread). With it
+   * the key set may hold public keys only. Called once per body, after the body's size,
+   * structure and kid are checked; a rejection or a result of the wrong length is the same
+   * `ERR_DECRYPTION_FAILED` as any forged body.
+   */
+  unwrapKey?: UnwrapKey;
 }
 
 /** Options of one {@link Decryptor.decrypt} call. */
@@ -90,23 +129,20 @@ function checkDecryptOptions(options: DecryptOptions): void {
   if (options.maxAgeSeconds !== undefined) checkPositive('maxAgeSeconds', options.maxAgeSeconds, false);
 }
 
-function parseJson(plaintext: string): unknown {
-  try {
-    return JSON.parse(plaintext);
-  } catch {
-    // Authenticated, so no oracle: the sender encrypted something that is not JSON.
-    throw new BodyMalformedError('body is malformed: the payload is not JSON');
-  }
-}
-
 interface Opened {
-  readonly plaintext: string;
+  /** The authenticated plaintext, or `undefined` when only the metadata was asked for. */
+  readonly plaintext: Buffer | undefined;
   readonly metadata: BodyMetadata;
 }
 
-async function openBody(keyring: Keyring, text: string, maxBodyBytes: number, wantPlaintext: boolean): Promise<Opened> {
+interface Limits extends JsonLimits {
+  readonly maxBodyBytes: number;
+  readonly maxPayloadBytes: number;
+}
+
+async function openBody(keyring: Keyring, text: string, limits: Limits, custody: KeyCustody, wantPlaintext: boolean): Promise<Opened> {
   if (isJweBody(text)) {
-    const opened = openJweBody(text, keyring, maxBodyBytes);
+    const opened = await openJweBody(text, keyring, limits, custody);
     const metadata: BodyMetadata = {
       key: opened.metadata,
       protected: opened.protected,
@@ -115,12 +151,13 @@ async function openBody(keyring: Keyring, text: string, maxBodyBytes: number, wa
     };
     if (opened.issuedAt !== undefined) metadata.issuedAt = opened.issuedAt;
     if (opened.context !== undefined) metadata.context = { ...opened.context };
-    return { plaintext: opened.plaintext.toString('utf8'), metadata };
+    return { plaintext: opened.plaintext, metadata };
   }
   const packed = openEnvelope(text);
-  // The payload's shape is settled before any key is used or PBKDF2 runs.
+  // Everything about the body is settled before any key is used or PBKDF2 runs.
   const sealed = parseSealedPayload(packed.encryptedPayload);
-  const envelope = openKeyEnvelope(packed.encryptedAESKey, keyring);
+  if (sealed.ciphertext.length > limits.maxPayloadBytes) throw new BodyTooLargeError('body is too large: its payload exceeds the limit');
+  const envelope = await openKeyEnvelope(checkKeyEnvelope(packed.encryptedAESKey, keyring, custody), custody);
   const metadata: BodyMetadata = {
     key: envelope.metadata,
     protected: envelope.protected,
@@ -128,10 +165,21 @@ async function openBody(keyring: Keyring, text: string, maxBodyBytes: number, wa
     format: 'legacy',
   };
   try {
-    return { plaintext: wantPlaintext ? await openPayload(envelope.passphrase, sealed) : '', metadata };
+    return { plaintext: wantPlaintext ? await openPayload(envelope.passphrase, sealed) : undefined, metadata };
   } finally {
     envelope.passphrase.fill(0);
   }
+}
+
+function limitOption(name: string, value: number | undefined, fallback: number): number {
+  const chosen = value ?? fallback;
+  checkPositive(name, chosen, true);
+  return chosen;
+}
+
+/** Every failure leaves as a `RequestCryptoError`; anything else (OpenSSL refusing) says nothing more. */
+function typed(err: unknown): RequestCryptoError {
+  return err instanceof RequestCryptoError ? err : new DecryptionFailedError();
 }
 
 /**
@@ -142,21 +190,36 @@ export async function createRequestDecryptor(
   privateJWKS: PrivateJWKS | string,
   options: DecryptorOptions = {},
 ): Promise<Decryptor> {
-  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  checkPositive('maxBodyBytes', maxBodyBytes, true);
+  const limits: Limits = {
+    maxBodyBytes: limitOption('maxBodyBytes', options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES),
+    maxPayloadBytes: limitOption('maxPayloadBytes', options.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES),
+    maxValues: limitOption('maxPayloadValues', options.maxPayloadValues, DEFAULT_MAX_PAYLOAD_VALUES),
+    maxDepth: limitOption('maxPayloadDepth', options.maxPayloadDepth, DEFAULT_MAX_PAYLOAD_DEPTH),
+  };
   const tolerance = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
   if (!(typeof tolerance === 'number' && tolerance >= 0 && Number.isFinite(tolerance))) {
     throw new InvalidArgumentError('invalid argument: clockToleranceSeconds must be a number >= 0');
   }
+  if (options.unwrapKey !== undefined && typeof options.unwrapKey !== 'function') {
+    throw new InvalidArgumentError('invalid argument: unwrapKey must be a function');
+  }
   const keyring = loadKeyring(privateJWKS);
+  const custody: KeyCustody =
+    options.unwrapKey === undefined
+      ? { unwrap: unwrapInProcess(keyring), privateElsewhere: false }
+      : { unwrap: options.unwrapKey, privateElsewhere: true };
 
   async function decrypt<T>(encryptedBody: EncryptedBody, decryptOptions: DecryptOptions = {}): Promise<T> {
-    checkDecryptOptions(decryptOptions);
-    const text = bodyText(encryptedBody, maxBodyBytes);
-    const { plaintext, metadata } = await openBody(keyring, text, maxBodyBytes, true);
-    checkContext(metadata.context, decryptOptions.context);
-    checkFreshness(metadata.issuedAt, decryptOptions.maxAgeSeconds, tolerance, Date.now());
-    return parseJson(plaintext) as T;
+    try {
+      checkDecryptOptions(decryptOptions);
+      const text = bodyText(encryptedBody, limits.maxBodyBytes);
+      const { plaintext, metadata } = await openBody(keyring, text, limits, custody, true);
+      checkContext(metadata.context, decryptOptions.context);
+      checkFreshness(metadata.issuedAt, decryptOptions.maxAgeSeconds, tolerance, Date.now());
+      return parseBoundedJson(plaintext as Buffer, limits) as T;
+    } catch (err) {
+      throw typed(err);
+    }
   }
 
   return {
@@ -168,8 +231,12 @@ export async function createRequestDecryptor(
     decrypt,
     decryptPayload: decrypt,
     async getJWKMetadata(encryptedBody) {
-      const text = bodyText(encryptedBody, maxBodyBytes);
-      return (await openBody(keyring, text, maxBodyBytes, false)).metadata;
+      try {
+        const text = bodyText(encryptedBody, limits.maxBodyBytes);
+        return (await openBody(keyring, text, limits, custody, false)).metadata;
+      } catch (err) {
+        throw typed(err);
+      }
     },
   };
 }

@@ -13,7 +13,7 @@ import { isDeepStrictEqual } from 'node:util';
 
 import { createRequestDecryptor } from './decryptor';
 import { createRequestEncryptor } from './encryptor';
-import { createJWKManager } from './jwk';
+import { createJWKManager } from './keys/jwk';
 import type { PrivateJWKS, PublicJWKS } from './types';
 
 function readAll(stream: IncomingMessage): Promise<string> {

@@ -3,13 +3,19 @@
  *
  * @packageDocumentation
  */
-import { InvalidArgumentError, MissingKidError, PayloadNotSerializableError } from './errors';
-import { packBody } from './envelope';
-import { isContext, sealJweBody, type BodyContext } from './jwe-body';
-import { wrapPassphrase } from './key-envelope';
-import { loadKeyring, type Keyring } from './keyset';
-import { sealPayloadWith } from './payload-cipher';
-import { PreparedKeys } from './prepared-keys';
+import {
+  EncryptionFailedError,
+  InvalidArgumentError,
+  MissingKidError,
+  PayloadNotSerializableError,
+  RequestCryptoError,
+} from './errors';
+import { packBody } from './legacy/envelope';
+import { isContext, sealJweBody, type BodyContext } from './jwe/body';
+import { wrapPassphrase } from './legacy/key-envelope';
+import { loadKeyring, type Keyring } from './keys/keyset';
+import { sealPayloadWith } from './legacy/payload-cipher';
+import { PreparedKeys } from './legacy/prepared-keys';
 import type { PublicJWKS } from './types';
 
 /**
@@ -90,27 +96,35 @@ export async function createRequestEncryptor(
     throw new InvalidArgumentError('invalid argument: prepareAhead must be an integer from 0 to 64');
   }
   const preparedKeys = new PreparedKeys(depth);
+  async function encrypt(kid: string, input: unknown, callOptions: EncryptOptions = {}): Promise<string> {
+    const format = checkFormat(callOptions.format ?? defaultFormat);
+    if (typeof kid !== 'string') throw new MissingKidError(String(kid));
+    const json = serializePayload(input);
+    if (format === 'legacy') {
+      if (callOptions.context !== undefined || callOptions.compress !== undefined) {
+        throw new InvalidArgumentError('invalid argument: context and compress need format "jwe"');
+      }
+      return encryptLegacy(keyring, preparedKeys, kid, json);
+    }
+    if (callOptions.context !== undefined && !isContext(callOptions.context)) {
+      throw new InvalidArgumentError('invalid argument: context must be an object of strings');
+    }
+    const key = keyring.get(kid);
+    if (key === undefined) throw new MissingKidError(kid);
+    return sealJweBody(key, json, {
+      compress: callOptions.compress === true,
+      context: callOptions.context,
+      now: Date.now(),
+    });
+  }
   return {
-    async encrypt(kid, input, callOptions = {}) {
-      const format = checkFormat(callOptions.format ?? defaultFormat);
-      if (typeof kid !== 'string') throw new MissingKidError(String(kid));
-      const json = serializePayload(input);
-      if (format === 'legacy') {
-        if (callOptions.context !== undefined || callOptions.compress !== undefined) {
-          throw new InvalidArgumentError('invalid argument: context and compress need format "jwe"');
-        }
-        return encryptLegacy(keyring, preparedKeys, kid, json);
+    async encrypt(kid, input, callOptions) {
+      try {
+        return await encrypt(kid, input, callOptions);
+      } catch (err) {
+        // OpenSSL's own errors may quote what it was given: keep only that it refused.
+        throw err instanceof RequestCryptoError ? err : new EncryptionFailedError();
       }
-      if (callOptions.context !== undefined && !isContext(callOptions.context)) {
-        throw new InvalidArgumentError('invalid argument: context must be an object of strings');
-      }
-      const key = keyring.get(kid);
-      if (key === undefined) throw new MissingKidError(kid);
-      return sealJweBody(key, json, {
-        compress: callOptions.compress === true,
-        context: callOptions.context,
-        now: Date.now(),
-      });
     },
   };
 }

@@ -10,14 +10,18 @@
 export const ERROR_CODES = {
   /** The body is not a body this package could have made: bad encoding, bad JSON, bad shape. */
   BODY_MALFORMED: 'ERR_BODY_MALFORMED',
-  /** The body is longer than the decryptor's `maxBodyBytes`, or would inflate past it. */
+  /** The body is longer than `maxBodyBytes`, or its payload longer than `maxPayloadBytes` (inflated or not). */
   BODY_TOO_LARGE: 'ERR_BODY_TOO_LARGE',
+  /** The payload nests deeper than `maxPayloadDepth` or holds more than `maxPayloadValues` JSON values. */
+  PAYLOAD_TOO_COMPLEX: 'ERR_PAYLOAD_TOO_COMPLEX',
   /** The body names a kid that has no private key in the decryptor's set. */
   NO_KEY_FOUND: 'ERR_NO_KEY_FOUND',
   /** `encrypt` was asked for a kid that is not in the public set. */
   MISSING_KID: 'ERR_MISSING_KID',
   /** A cryptographic check failed after the key was chosen. Deliberately says nothing more. */
   DECRYPTION_FAILED: 'ERR_DECRYPTION_FAILED',
+  /** OpenSSL refused to encrypt (for example a key its FIPS provider does not allow). */
+  ENCRYPTION_FAILED: 'ERR_ENCRYPTION_FAILED',
   /** A header or key names an algorithm this package does not use. */
   UNSUPPORTED_ALGORITHM: 'ERR_UNSUPPORTED_ALGORITHM',
   /** A key set (JWKS) is not usable: bad shape, bad key, duplicate kid. */
@@ -106,6 +110,25 @@ export class DecryptionFailedError extends RequestCryptoError {
   /** @internal */
   constructor() {
     super(ERROR_CODES.DECRYPTION_FAILED, 'decryption failed');
+  }
+}
+
+/**
+ * The payload is authentic but too costly to hand over: nested deeper than `maxPayloadDepth`, or
+ * holding more JSON values than `maxPayloadValues`. Settled before `JSON.parse` runs.
+ */
+export class PayloadTooComplexError extends RequestCryptoError {
+  /** @internal */
+  constructor(message = 'payload is too complex') {
+    super(ERROR_CODES.PAYLOAD_TOO_COMPLEX, message);
+  }
+}
+
+/** OpenSSL refused to encrypt. The message never carries OpenSSL's own text, which may quote a key. */
+export class EncryptionFailedError extends RequestCryptoError {
+  /** @internal */
+  constructor(message = 'encryption failed') {
+    super(ERROR_CODES.ENCRYPTION_FAILED, message);
   }
 }
 

@@ -10,17 +10,22 @@ export {
   createRequestDecryptor,
   DEFAULT_CLOCK_TOLERANCE_SECONDS,
   DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_PAYLOAD_DEPTH,
+  DEFAULT_MAX_PAYLOAD_VALUES,
 } from './decryptor';
 export type { BodyMetadata, DecryptedPayload, DecryptOptions, Decryptor, DecryptorOptions } from './decryptor';
-export { packBody, unpackBody } from './envelope';
-export type { EncryptedBody, PackedBody } from './envelope';
-export type { BodyContext } from './jwe-body';
-export { generatePassphrase, KEY_LENGTH_IN_BYTES } from './passphrase';
-export { keyDerivationBackend } from './pbkdf2-sha512';
-export type { KeyDerivationBackend } from './pbkdf2-sha512';
-export { createJWKS, createJWKSManager, JWKSManager, MIN_MODULUS_BITS, RSA_ALGORITHM } from './jwks';
-export { ALLOWED_MODULI, createJWKManager, ENC_MODULUS, JWKManager } from './jwk';
-export type { AddKeyOptions } from './jwk';
+export { packBody, unpackBody } from './legacy/envelope';
+export type { PackedBody } from './legacy/envelope';
+export type { EncryptedBody } from './encoding/body-text';
+export type { UnwrapKey, UnwrapKeyRequest } from './keys/unwrap';
+export type { BodyContext } from './jwe/body';
+export { generatePassphrase, KEY_LENGTH_IN_BYTES } from './legacy/passphrase';
+export { keyDerivationBackend } from './legacy/pbkdf2-sha512';
+export type { KeyDerivationBackend } from './legacy/pbkdf2-sha512';
+export { createJWKS, createJWKSManager, JWKSManager, MIN_MODULUS_BITS, RSA_ALGORITHM } from './keys/jwks';
+export { ALLOWED_MODULI, createJWKManager, ENC_MODULUS, JWKManager } from './keys/jwk';
+export type { AddKeyOptions } from './keys/jwk';
 export type {
   JWK,
   JWKDecryptResult,
@@ -39,12 +44,14 @@ export {
   BodyTooLargeError,
   ContextMismatchError,
   DecryptionFailedError,
+  EncryptionFailedError,
   ERROR_CODES,
   InvalidArgumentError,
   InvalidJwksError,
   MissingKidError,
   NoKeyFoundError,
   PayloadNotSerializableError,
+  PayloadTooComplexError,
   RequestCryptoError,
   UnsupportedAlgorithmError,
 } from './errors';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 
-import { decodeBase64, decodeBase64Url } from '../src/strict-base64';
+import { decodeBase64, decodeBase64Url } from '../src/encoding/strict-base64';
 
 // The plain definition the fast decoders must agree with.
 const isCanonicalUrl = (s: string): boolean =>

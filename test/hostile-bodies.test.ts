@@ -82,9 +82,9 @@ describe('maxBodyBytes', () => {
     await expect(exact.decrypt(body)).resolves.toEqual(PAYLOAD);
   });
 
-  it('defaults to 32 MiB', async () => {
+  it('defaults to 8 MiB', async () => {
     const { DEFAULT_MAX_BODY_BYTES } = await import('../src');
-    expect(DEFAULT_MAX_BODY_BYTES).toBe(32 * 1024 * 1024);
+    expect(DEFAULT_MAX_BODY_BYTES).toBe(8 * 1024 * 1024);
     expect((await rejectionOf(decryptor.decrypt('A'.repeat(DEFAULT_MAX_BODY_BYTES + 1)))).code).toBe(TL);
   });
 

@@ -9,9 +9,9 @@ import {
   unpackBody,
   type Decryptor,
 } from '../src';
-import { wrapPassphrase } from '../src/key-envelope';
-import { loadKeyring } from '../src/keyset';
-import { makePayloadKey, sealPayloadWith } from '../src/payload-cipher';
+import { wrapPassphrase } from '../src/legacy/key-envelope';
+import { loadKeyring } from '../src/keys/keyset';
+import { makePayloadKey, sealPayloadWith } from '../src/legacy/payload-cipher';
 import { makeKeySets, vectors } from './helpers';
 
 const b64u = (s: string | Buffer): string => Buffer.from(s).toString('base64url');

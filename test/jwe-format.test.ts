@@ -154,15 +154,17 @@ describe("format 'jwe'", () => {
       expect(JSON.parse(result.payload.toString('utf8'))).toEqual(PAYLOAD);
     });
 
-    it('bounds inflation by maxBodyBytes: a small body that inflates past it is too large', async () => {
+    it('bounds inflation by maxPayloadBytes: a small body that inflates past it is too large', async () => {
       const body = await (await createRequestEncryptor(vectors.publicJWKS, { format: 'jwe' })).encrypt(
         'kibana1',
         'x'.repeat(100_000),
         { compress: true },
       );
       expect(body.length).toBeLessThan(2000);
-      const decryptor = await createRequestDecryptor(vectors.privateJWKS, { maxBodyBytes: 50_000 });
+      const decryptor = await createRequestDecryptor(vectors.privateJWKS, { maxPayloadBytes: 50_000 });
       expect((await rejectionOf(decryptor.decrypt(body))).code).toBe(ERROR_CODES.BODY_TOO_LARGE);
+      const roomy = await createRequestDecryptor(vectors.privateJWKS, { maxPayloadBytes: 100_002 });
+      await expect(roomy.decrypt(body)).resolves.toBe('x'.repeat(100_000));
     });
   });
 });
@@ -242,6 +244,14 @@ describe('freshness', () => {
     const old = await bodyIssuedAt(3_600_000);
     expect((await rejectionOf(decryptor.decrypt(old, { maxAgeSeconds: 300 }))).code).toBe(ERROR_CODES.BODY_EXPIRED);
     await expect(decryptor.decrypt(old)).resolves.toEqual(PAYLOAD);
+  });
+
+  it('applies the clock tolerance to the future only: a body 310 s old is refused under maxAgeSeconds 300', async () => {
+    const decryptor = await createRequestDecryptor(vectors.privateJWKS, { clockToleranceSeconds: 60 });
+    expect((await rejectionOf(decryptor.decrypt(await bodyIssuedAt(310_000), { maxAgeSeconds: 300 }))).code).toBe(
+      ERROR_CODES.BODY_EXPIRED,
+    );
+    await expect(decryptor.decrypt(await bodyIssuedAt(290_000), { maxAgeSeconds: 300 })).resolves.toEqual(PAYLOAD);
   });
 
   it('rejects a body from further in the future than the clock tolerance', async () => {

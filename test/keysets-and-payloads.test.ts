@@ -1,3 +1,4 @@
+import type * as NodeCrypto from 'node:crypto';
 import {
   createJWKManager,
   createRequestDecryptor,
@@ -7,10 +8,20 @@ import {
   PayloadNotSerializableError,
   RequestCryptoError,
 } from '../src';
-import { itUnlessFips, publicOf, rejectionOf, rsa1024Jwk, vectors } from './helpers';
+import { itUnlessFips, makePrivateJwk, publicOf, rejectionOf, rsa1024Jwk, vectors } from './helpers';
+
+// The module object itself (an `import *` namespace cannot be spied on).
+const nodeCrypto = jest.requireActual<typeof NodeCrypto>('node:crypto');
 
 const good = vectors.privateJWKS.keys[0]!;
 const goodPublic = vectors.publicJWKS.keys[0]!;
+const other = makePrivateJwk('other');
+/** A public key of `bits` bits: any odd number with its top bit set serves as a modulus for a public operation. */
+const publicKeyOfBits = (kid: string, bits: number): object => {
+  const n = Buffer.alloc(bits / 8, 0xa5);
+  n[0] = 0xc1;
+  return { kty: 'RSA', kid, use: 'enc', alg: 'RSA-OAEP', e: 'AQAB', n: n.toString('base64url') };
+};
 
 const LOADERS: Array<[string, (jwks: unknown) => Promise<unknown>]> = [
   ['createRequestEncryptor', (jwks) => createRequestEncryptor(jwks as never)],
@@ -34,6 +45,16 @@ const BAD_SETS: Array<[string, unknown, RegExp]> = [
   ['two keys with one kid', { keys: [goodPublic, { ...goodPublic }] }, /index 1 \(kid "kibana1"\) repeats a kid/],
   ['a private key missing a CRT member', { keys: [{ ...good, qi: undefined }] }, /index 0 \(kid "kibana1"\) has a private part without a valid "qi"/],
   ['a key whose numbers are not an RSA key', { keys: [{ ...goodPublic, n: 'AQAB' }] }, /index 0 \(kid "kibana1"\)/],
+  // keys that protect nothing
+  ['a public exponent of 1', { keys: [{ ...goodPublic, e: 'AQ' }] }, /index 0 \(kid "kibana1"\) has a public exponent of 0 or 1/],
+  ['a public exponent of 1 with leading zeros', { keys: [{ ...goodPublic, e: 'AAAB' }] }, /has a public exponent of 0 or 1/],
+  ['an even public exponent', { keys: [{ ...goodPublic, e: 'AQAA' }] }, /index 0 \(kid "kibana1"\) has an even public exponent/],
+  ['a private key whose parts belong to another key', { keys: [{ ...good, d: other.d, p: other.p, q: other.q, dp: other.dp, dq: other.dq, qi: other.qi }] }, /index 0 \(kid "kibana1"\) has a private part that does not match its public key/],
+  ['a signing key (use sig)', { keys: [goodPublic, { ...publicOf(other), use: 'sig' }] }, /index 1 \(kid "other"\) has a "use" other than "enc"/],
+  ['a key whose key_ops exclude wrapping', { keys: [{ ...goodPublic, key_ops: ['sign', 'verify'] }] }, /index 0 \(kid "kibana1"\) has "key_ops" that exclude key wrapping/],
+  ['a key whose key_ops is not an array', { keys: [{ ...goodPublic, key_ops: 'wrapKey' }] }, /has a "key_ops" that is not an array of strings/],
+  ['a key for a signature algorithm', { keys: [{ ...goodPublic, alg: 'RS256' }] }, /index 0 \(kid "kibana1"\) has an "alg" other than RSA-OAEP or RSA-OAEP-256/],
+  ['a 16384-bit key', { keys: [publicKeyOfBits('huge', 16384)] }, /index 0 \(kid "huge"\) has a 16384-bit modulus \(allowed: 1024 to 8192\)/],
 ];
 
 describe('key sets are validated when loaded', () => {
@@ -67,10 +88,53 @@ describe('key sets are validated when loaded', () => {
     await expect(decryptor.decrypt(await encryptor.encrypt('small', [1]))).resolves.toEqual([1]);
   });
 
+  it('accepts keys whose key_ops include wrapping, and an 8192-bit key', async () => {
+    const encryptor = await createRequestEncryptor({
+      keys: [{ ...goodPublic, key_ops: ['wrapKey', 'encrypt'] } as never, publicKeyOfBits('big', 8192) as never],
+    });
+    const decryptor = await createRequestDecryptor({ keys: [{ ...good, key_ops: ['unwrapKey', 'decrypt'] } as never] });
+    await expect(decryptor.decrypt(await encryptor.encrypt('kibana1', 1))).resolves.toBe(1);
+    expect(await encryptor.encrypt('big', 1, { format: 'jwe' })).toContain('.');
+  });
+
   it('accepts the JSON text of a set', async () => {
     const encryptor = await createRequestEncryptor(JSON.stringify(vectors.publicJWKS));
     const decryptor = await createRequestDecryptor(JSON.stringify(vectors.privateJWKS));
     await expect(decryptor.decrypt(await encryptor.encrypt('kibana1', 'x'))).resolves.toBe('x');
+  });
+});
+
+describe('OpenSSL refusing a key is a typed error', () => {
+  afterEach(() => jest.restoreAllMocks());
+  const refusal = (): never => {
+    throw Object.assign(new Error('error:1C8000A5:Provider routines::illegal or unsupported padding mode'), {
+      code: 'ERR_OSSL_UNSUPPORTED',
+    });
+  };
+
+  it.each(LOADERS)('%s rejects a key set whose key OpenSSL refuses with ERR_INVALID_JWKS naming the key', async (_name, load) => {
+    jest.spyOn(nodeCrypto, 'publicEncrypt').mockImplementation(refusal);
+    const err = await rejectionOf(load(vectors.publicJWKS));
+    expect(err.code).toBe(ERROR_CODES.INVALID_JWKS);
+    expect(err.message).toBe('invalid JWKS: key at index 0 (kid "kibana1") is refused by OpenSSL for RSA-OAEP (in FIPS mode, keys under 2048 bits are)');
+  });
+
+  it.each(['legacy', 'jwe'] as const)('encrypt rejects with ERR_ENCRYPTION_FAILED, not the OpenSSL error, when OpenSSL refuses later (%s)', async (format) => {
+    const encryptor = await createRequestEncryptor(vectors.publicJWKS);
+    jest.spyOn(nodeCrypto, 'publicEncrypt').mockImplementation(refusal);
+    const err = await rejectionOf(encryptor.encrypt('kibana1', 1, { format }));
+    expect(err).toBeInstanceOf(RequestCryptoError);
+    expect(err.code).toBe(ERROR_CODES.ENCRYPTION_FAILED);
+    expect(err.message).toBe('encryption failed');
+  });
+
+  it.each(['legacy', 'jwe'] as const)('decrypt rejects with ERR_DECRYPTION_FAILED when OpenSSL refuses a cipher (%s)', async (format) => {
+    const decryptor = await createRequestDecryptor(vectors.privateJWKS);
+    const body = await (await createRequestEncryptor(vectors.publicJWKS)).encrypt('kibana1', 1, { format });
+    jest.spyOn(nodeCrypto, 'createDecipheriv').mockImplementation(refusal);
+    const err = await rejectionOf(decryptor.decrypt(body));
+    expect(err).toBeInstanceOf(RequestCryptoError);
+    expect(err.code).toBe(ERROR_CODES.DECRYPTION_FAILED);
   });
 });
 

@@ -8,7 +8,7 @@ import { createDeflateRaw, constants as zlibConstants } from 'node:zlib';
 import { sealContent } from '../src/jwe/content-cipher';
 import { encodeProtectedHeader, serializeCompactJwe } from '../src/jwe/compact';
 import { wrapCek } from '../src/jwe/rsa-oaep';
-import { loadKeyring } from '../src/keyset';
+import { loadKeyring } from '../src/keys/keyset';
 import { vectors } from './helpers';
 
 /** Raw-deflates `total` zero bytes without ever holding them: about 1 MB of output per GB. */

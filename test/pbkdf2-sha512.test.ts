@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 
 import type * as requestCrypto from '../src';
-import { keyDerivationBackend, pbkdf2Sha512 } from '../src/pbkdf2-sha512';
+import { keyDerivationBackend, pbkdf2Sha512 } from '../src/legacy/pbkdf2-sha512';
 import { FIPS, itUnlessFips, vectors } from './helpers';
 
 const ACCELERATOR_PATH = join(__dirname, '..', 'build', 'Release', 'pbkdf2_sha512.node');

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { BodyMalformedError, BodyTooLargeError } from '../errors';
-import { decodeBase64Url } from '../strict-base64';
+import { decodeBase64Url } from '../encoding/strict-base64';
 
 /** A compact JWE split into its parts, with the protected header parsed. */
 export interface CompactJwe {
@@ -36,15 +36,30 @@ function decodePart(part: string, what: string): Buffer {
 }
 
 /**
+ * The five dot-separated parts, or `undefined` for any other count. Finds the dots one by one, so
+ * text of millions of dots costs a few searches, not millions of strings.
+ */
+function splitFive(text: string): [string, string, string, string, string] | undefined {
+  const dots: number[] = [];
+  for (let at = text.indexOf('.'); at >= 0; at = text.indexOf('.', at + 1)) {
+    if (dots.length === 4) return undefined;
+    dots.push(at);
+  }
+  if (dots.length !== 4) return undefined;
+  const [a, b, c, d] = dots as [number, number, number, number];
+  return [text.slice(0, a), text.slice(a + 1, b), text.slice(b + 1, c), text.slice(c + 1, d), text.slice(d + 1)];
+}
+
+/**
  * Splits and decodes a compact JWE. Throws {@link BodyTooLargeError} past `limits`, and
  * {@link BodyMalformedError} for anything that is not five canonical base64url parts with a JSON
  * object as header.
  */
 export function parseCompactJwe(text: string, limits: CompactLimits): CompactJwe {
   if (text.length > limits.maxLength) throw new BodyTooLargeError('body is too large: JWE exceeds its length limit');
-  const parts = text.split('.');
-  if (parts.length !== 5) throw new BodyMalformedError('body is malformed: JWE does not have five parts');
-  const [protectedText, encryptedKey, iv, ciphertext, tag] = parts as [string, string, string, string, string];
+  const parts = splitFive(text);
+  if (parts === undefined) throw new BodyMalformedError('body is malformed: JWE does not have five parts');
+  const [protectedText, encryptedKey, iv, ciphertext, tag] = parts;
   if (protectedText.length === 0) throw new BodyMalformedError('body is malformed: JWE header is empty');
   if (protectedText.length > limits.maxHeaderLength) {
     throw new BodyTooLargeError('body is too large: JWE header exceeds its length limit');

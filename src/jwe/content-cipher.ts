@@ -62,7 +62,10 @@ export function openContent(
       const decipher = createDecipheriv('aes-256-gcm', cek, iv, { authTagLength: TAG_LENGTH });
       decipher.setAAD(aad);
       decipher.setAuthTag(tag);
-      return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+      const plaintext = decipher.update(ciphertext);
+      // final() verifies the tag and adds nothing for GCM: skip a copy of a large plaintext.
+      const rest = decipher.final();
+      return rest.length === 0 ? plaintext : Buffer.concat([plaintext, rest]);
     }
     const expected = cbcHmacTag(cek.subarray(0, 16), aad, iv, ciphertext);
     if (!timingSafeEqual(expected, tag)) return undefined;

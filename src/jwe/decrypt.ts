@@ -13,18 +13,19 @@ import {
   NoKeyFoundError,
   UnsupportedAlgorithmError,
 } from '../errors';
-import { isWrapAlgorithm, type Keyring, type RecipientKey, type WrapAlgorithm } from '../keyset';
+import { isWrapAlgorithm, type Keyring, type RecipientKey, type WrapAlgorithm } from '../keys/keyset';
 import { CEK_LENGTH, IV_LENGTH, openContent, TAG_LENGTH, type ContentEncryption } from './content-cipher';
 import type { CompactJwe } from './compact';
 import { unwrapCek } from './rsa-oaep';
+import type { UnwrapKey } from '../keys/unwrap';
 
 /** What the caller expects of the JWE. */
 export interface JweExpectations {
   /** The one content encryption accepted. */
   readonly enc: ContentEncryption;
-  /** Longest accepted ciphertext, in bytes. */
-  readonly maxCiphertextBytes: number;
-  /** Longest accepted plaintext after inflation, in bytes. */
+  /** Longest accepted ciphertext when compressed, in bytes. */
+  readonly maxCompressedBytes: number;
+  /** Longest accepted plaintext (after inflation, or the ciphertext when not compressed), in bytes. */
   readonly maxPlaintextBytes: number;
   /** When inflation would pass `maxPlaintextBytes`: too large (a body limit) or failed (a key). */
   readonly overInflation: 'too-large' | 'failed';
@@ -54,16 +55,22 @@ export function checkJweHeader(jwe: CompactJwe, expect: JweExpectations): Checke
     throw new BodyMalformedError('body is malformed: JWE IV or tag has the wrong length');
   }
   if (jwe.ciphertext.length === 0) throw new BodyMalformedError('body is malformed: JWE ciphertext is empty');
-  if (jwe.ciphertext.length > expect.maxCiphertextBytes) {
+  const zip = header.zip === 'DEF';
+  // Both ciphers keep the plaintext's length (CBC adds at most a block), so an uncompressed
+  // plaintext too large for the limit is known before any key is used.
+  if (jwe.ciphertext.length > (zip ? expect.maxCompressedBytes : expect.maxPlaintextBytes + 16)) {
     throw new BodyTooLargeError('body is too large: JWE ciphertext exceeds its limit');
   }
-  return { kid: header.kid, alg: header.alg, zip: header.zip === 'DEF' };
+  return { kid: header.kid, alg: header.alg, zip };
 }
 
-/** The private key a checked header asks for, or {@link NoKeyFoundError}. */
-export function chooseKey(keyring: Keyring, checked: CheckedHeader): RecipientKey {
+/**
+ * The key a checked header asks for, or {@link NoKeyFoundError}. Without `privateElsewhere` the
+ * key must hold its private half in this process.
+ */
+export function chooseKey(keyring: Keyring, checked: CheckedHeader, privateElsewhere: boolean): RecipientKey {
   const key = keyring.get(checked.kid);
-  if (key === undefined || key.privateKey === undefined) throw new NoKeyFoundError();
+  if (key === undefined || (key.privateKey === undefined && !privateElsewhere)) throw new NoKeyFoundError();
   if (key.declaredAlg !== undefined && key.declaredAlg !== checked.alg) {
     throw new UnsupportedAlgorithmError('unsupported algorithm: JWE "alg" is not the key\'s');
   }
@@ -71,15 +78,13 @@ export function chooseKey(keyring: Keyring, checked: CheckedHeader): RecipientKe
 }
 
 /** Unwraps, authenticates, decrypts and (bounded) inflates. Every failure is the same error. */
-export function openJwe(
+export async function openJwe(
   jwe: CompactJwe,
   checked: CheckedHeader,
-  key: RecipientKey,
+  unwrap: UnwrapKey,
   expect: JweExpectations,
-): Buffer {
-  const privateKey = key.privateKey;
-  if (privateKey === undefined) throw new NoKeyFoundError();
-  const cek = unwrapCek(checked.alg, privateKey, jwe.encryptedKey, CEK_LENGTH[expect.enc]);
+): Promise<Buffer> {
+  const cek = await unwrapCek(unwrap, checked.kid, checked.alg, jwe.encryptedKey, CEK_LENGTH[expect.enc]);
   const content = openContent(
     expect.enc,
     cek,
@@ -88,6 +93,7 @@ export function openJwe(
     jwe.ciphertext,
     jwe.tag,
   );
+  cek.fill(0);
   if (content === undefined) throw new DecryptionFailedError();
   if (!checked.zip) {
     if (content.length > expect.maxPlaintextBytes) throw new BodyTooLargeError();

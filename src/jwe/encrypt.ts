@@ -8,7 +8,7 @@ import { deflateRawSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 
 import { UnsupportedAlgorithmError } from '../errors';
-import { isWrapAlgorithm, type RecipientKey, type WrapAlgorithm } from '../keyset';
+import { isWrapAlgorithm, type RecipientKey, type WrapAlgorithm } from '../keys/keyset';
 import { CEK_LENGTH, sealContent, type ContentEncryption } from './content-cipher';
 import { encodeProtectedHeader, serializeCompactJwe } from './compact';
 import { wrapCek } from './rsa-oaep';

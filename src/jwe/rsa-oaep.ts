@@ -3,33 +3,33 @@
  *
  * @packageDocumentation
  */
-import { constants, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
+import { constants, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 
-import type { WrapAlgorithm } from '../keyset';
-
-function oaepHash(alg: WrapAlgorithm): 'sha1' | 'sha256' {
-  return alg === 'RSA-OAEP-256' ? 'sha256' : 'sha1';
-}
+import type { WrapAlgorithm } from '../keys/keyset';
+import { oaepHashOf, type UnwrapKey } from '../keys/unwrap';
 
 /** Encrypts `cek` to `publicKey`. */
 export function wrapCek(alg: WrapAlgorithm, publicKey: KeyObject, cek: Buffer): Buffer {
-  return publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: oaepHash(alg) }, cek);
+  return publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: oaepHashOf(alg) }, cek);
 }
 
 /**
- * Decrypts a wrapped key. When the unwrap fails, or yields a key of the wrong length, it returns a
+ * Unwraps a content key. When the unwrap fails, or yields a key of the wrong length, it returns a
  * random key of `cekLength` bytes instead of failing (RFC 7516 §11.5): the caller's tag check then
- * fails the same way, in about the same time, as for any other forged body, so the response is no
- * oracle on the RSA padding.
+ * fails the same way as for any other forged body, so the response is no oracle on the RSA padding
+ * (nor on a key service's refusal).
  */
-export function unwrapCek(alg: WrapAlgorithm, privateKey: KeyObject, wrapped: Buffer, cekLength: number): Buffer {
+export async function unwrapCek(
+  unwrap: UnwrapKey,
+  kid: string,
+  alg: WrapAlgorithm,
+  encryptedKey: Buffer,
+  cekLength: number,
+): Promise<Buffer> {
   const fallback = randomBytes(cekLength);
   try {
-    const cek = privateDecrypt(
-      { key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: oaepHash(alg) },
-      wrapped,
-    );
-    return cek.length === cekLength ? cek : fallback;
+    const cek = await unwrap({ kid, alg, encryptedKey });
+    return cek instanceof Uint8Array && cek.length === cekLength ? Buffer.from(cek.buffer, cek.byteOffset, cek.byteLength) : fallback;
   } catch {
     return fallback;
   }

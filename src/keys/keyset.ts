@@ -4,11 +4,11 @@
  *
  * @packageDocumentation
  */
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { constants, createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 
-import { InvalidJwksError } from './errors';
-import { decodeBase64Url } from './strict-base64';
-import type { JWKMetadata, KeyUse, PublicJWK, PublicJWKS } from './types';
+import { InvalidJwksError } from '../errors';
+import { decodeBase64Url } from '../encoding/strict-base64';
+import type { JWKMetadata, KeyUse, PublicJWK, PublicJWKS } from '../types';
 
 /** The key-wrapping algorithms this package uses: RSA-OAEP with SHA-1 or SHA-256. */
 export type WrapAlgorithm = 'RSA-OAEP' | 'RSA-OAEP-256';
@@ -48,8 +48,15 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const;
 const SECRET_MEMBERS = new Set<string>([...PRIVATE_MEMBERS, 'oth', 'k']);
 // node-jose serialises these first, in this order, then everything else it was given.
 const LEADING_MEMBERS = ['kty', 'kid', 'use', 'alg', 'key_ops', 'e', 'n'] as const;
-const MIN_MODULUS_BITS = 1024;
-const MAX_MODULUS_BITS = 16384;
+/** Smallest modulus a key set may hold: the original's own test keys are 1024-bit. */
+export const MIN_KEY_MODULUS_BITS = 1024;
+/**
+ * Largest modulus a key set may hold. Any body for a key costs one private operation, even a
+ * forged one: about 40 ms of CPU at 8192 bits, about 470 ms at 16384.
+ */
+export const MAX_KEY_MODULUS_BITS = 8192;
+/** The `key_ops` that let a key take part in key wrapping (RFC 7517 §4.3). */
+const WRAPPING_OPS = new Set(['wrapKey', 'unwrapKey', 'encrypt', 'decrypt']);
 const MAX_KID_IN_MESSAGE = 64;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -73,6 +80,40 @@ function publicMembersOf(jwk: Record<string, unknown>): PublicJWK {
   return out as unknown as PublicJWK;
 }
 
+/**
+ * An exponent of 1 makes RSA the identity (a sender would send its plaintext), and an even one has
+ * no inverse: neither key protects anything.
+ */
+function checkExponent(e: Buffer, fail: (why: string) => never): void {
+  const first = e.findIndex((byte) => byte !== 0);
+  const significant = first < 0 ? Buffer.alloc(0) : e.subarray(first);
+  if (significant.length === 0 || (significant.length === 1 && significant[0] === 1)) fail('has a public exponent of 0 or 1');
+  if ((significant[significant.length - 1]! & 1) === 0) fail('has an even public exponent');
+}
+
+/**
+ * Uses the key once, as a body would: OpenSSL must accept it (a FIPS provider refuses keys under
+ * 2048 bits) and, for a private key, its private half must undo its public half (a pairwise check).
+ */
+function trialRoundTrip(publicKey: KeyObject, privateKey: KeyObject | undefined, alg: WrapAlgorithm, fail: (why: string) => never): void {
+  const oaep = { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: alg === 'RSA-OAEP-256' ? 'sha256' : 'sha1' };
+  const probe = randomBytes(32);
+  let wrapped: Buffer;
+  try {
+    wrapped = publicEncrypt({ key: publicKey, ...oaep }, probe);
+  } catch {
+    return fail('is refused by OpenSSL for RSA-OAEP (in FIPS mode, keys under 2048 bits are)');
+  }
+  if (privateKey === undefined) return;
+  let unwrapped: Buffer | undefined;
+  try {
+    unwrapped = privateDecrypt({ key: privateKey, ...oaep }, wrapped);
+  } catch {
+    unwrapped = undefined;
+  }
+  if (unwrapped === undefined || !unwrapped.equals(probe)) fail('has a private part that does not match its public key');
+}
+
 function loadKey(jwk: unknown, index: number): RecipientKey {
   if (!isRecord(jwk)) throw new InvalidJwksError(`invalid JWKS: ${describe(index, undefined)} is not an object`);
   const where = describe(index, jwk.kid);
@@ -86,8 +127,15 @@ function loadKey(jwk: unknown, index: number): RecipientKey {
     if (typeof value !== 'string' || value.length === 0) fail(`has no "${name}"`);
     if (decodeBase64Url(value as string) === undefined) fail(`has a "${name}" that is not base64url`);
   }
-  if (jwk.alg !== undefined && typeof jwk.alg !== 'string') fail('has an "alg" that is not a string');
-  if (jwk.use !== undefined && typeof jwk.use !== 'string') fail('has a "use" that is not a string');
+  if (jwk.alg !== undefined && !isWrapAlgorithm(jwk.alg)) fail('has an "alg" other than RSA-OAEP or RSA-OAEP-256');
+  // A signing key protects nothing here: it is refused rather than silently never used.
+  if (jwk.use !== undefined && jwk.use !== 'enc') fail('has a "use" other than "enc"');
+  if (jwk.key_ops !== undefined) {
+    const ops = jwk.key_ops;
+    if (!Array.isArray(ops) || !ops.every((op) => typeof op === 'string')) fail('has a "key_ops" that is not an array of strings');
+    if (!(ops as string[]).some((op) => WRAPPING_OPS.has(op))) fail('has "key_ops" that exclude key wrapping');
+  }
+  checkExponent(decodeBase64Url(jwk.e as string) as Buffer, fail);
 
   const hasPrivate = jwk.d !== undefined;
   if (hasPrivate) {
@@ -113,9 +161,11 @@ function loadKey(jwk: unknown, index: number): RecipientKey {
     return fail('is not a valid RSA key');
   }
   const bits = publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
-  if (bits < MIN_MODULUS_BITS || bits > MAX_MODULUS_BITS) {
-    fail(`has a ${bits}-bit modulus (allowed: ${MIN_MODULUS_BITS} to ${MAX_MODULUS_BITS})`);
+  if (bits < MIN_KEY_MODULUS_BITS || bits > MAX_KEY_MODULUS_BITS) {
+    fail(`has a ${bits}-bit modulus (allowed: ${MIN_KEY_MODULUS_BITS} to ${MAX_KEY_MODULUS_BITS})`);
   }
+
+  trialRoundTrip(publicKey, privateKey, (jwk.alg as WrapAlgorithm | undefined) ?? 'RSA-OAEP', fail);
 
   const kid = jwk.kid as string;
   const alg = jwk.alg as string | undefined;

@@ -4,14 +4,14 @@
  *
  * @packageDocumentation
  */
-import { DecryptionFailedError } from './errors';
-import type { CompactLimits } from './jwe/compact';
-import { parseCompactJwe } from './jwe/compact';
-import { checkJweHeader, chooseKey, openJwe, type JweExpectations } from './jwe/decrypt';
-import { encryptCompactJwe, wrapAlgorithmOf } from './jwe/encrypt';
-import type { Keyring, RecipientKey } from './keyset';
+import { DecryptionFailedError } from '../errors';
+import { parseCompactJwe, type CompactJwe, type CompactLimits } from '../jwe/compact';
+import { checkJweHeader, chooseKey, openJwe, type CheckedHeader, type JweExpectations } from '../jwe/decrypt';
+import { encryptCompactJwe, wrapAlgorithmOf } from '../jwe/encrypt';
+import type { Keyring, RecipientKey } from '../keys/keyset';
+import type { KeyCustody } from '../keys/unwrap';
 import { KEY_LENGTH_IN_BYTES } from './passphrase';
-import type { JWKMetadata } from './types';
+import type { JWKMetadata } from '../types';
 
 /**
  * A wrapped 32-byte key is about 550 characters for RSA-2048 and 900 for RSA-4096; anything much
@@ -22,7 +22,7 @@ export const KEY_ENVELOPE_LIMITS: CompactLimits = { maxLength: 4096, maxHeaderLe
 const EXPECT: JweExpectations = {
   enc: 'A128CBC-HS256',
   // 32 bytes deflated is at most 37; CBC pads that to 48. 64 leaves room for any sane encoder.
-  maxCiphertextBytes: 64,
+  maxCompressedBytes: 64,
   maxPlaintextBytes: KEY_LENGTH_IN_BYTES,
   overInflation: 'failed',
 };
@@ -44,12 +44,24 @@ export interface OpenedKeyEnvelope {
   readonly metadata: JWKMetadata;
 }
 
-/** Parses, checks and opens an `encryptedAESKey`. */
-export function openKeyEnvelope(text: string, keyring: Keyring): OpenedKeyEnvelope {
+/** Parses and checks an `encryptedAESKey` and chooses its key, before any key is used. */
+export function checkKeyEnvelope(text: string, keyring: Keyring, custody: KeyCustody): CheckedKeyEnvelope {
   const jwe = parseCompactJwe(text, KEY_ENVELOPE_LIMITS);
   const checked = checkJweHeader(jwe, EXPECT);
-  const key = chooseKey(keyring, checked);
-  const passphrase = openJwe(jwe, checked, key, EXPECT);
+  return { jwe, checked, key: chooseKey(keyring, checked, custody.privateElsewhere) };
+}
+
+/** A key envelope whose structure and kid are checked. */
+export interface CheckedKeyEnvelope {
+  readonly jwe: CompactJwe;
+  readonly checked: CheckedHeader;
+  readonly key: RecipientKey;
+}
+
+/** Opens a checked key envelope: the one step that uses the private key. */
+export async function openKeyEnvelope(envelope: CheckedKeyEnvelope, custody: KeyCustody): Promise<OpenedKeyEnvelope> {
+  const { jwe, checked, key } = envelope;
+  const passphrase = await openJwe(jwe, checked, custody.unwrap, EXPECT);
   if (passphrase.length !== KEY_LENGTH_IN_BYTES) throw new DecryptionFailedError();
   return {
     passphrase,

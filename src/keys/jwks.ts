@@ -13,10 +13,10 @@ import {
   MissingKidError,
   NoKeyFoundError,
   RequestCryptoError,
-} from './errors';
+} from '../errors';
 import { isWrapAlgorithm, loadKeyring } from './keyset';
 import { nodeJose } from './node-jose';
-import type { JWKDecryptResult, JWKS, KeyUse, PrivateJWK, PrivateJWKS, PublicJWK, PublicJWKS } from './types';
+import type { JWKDecryptResult, JWKS, KeyUse, PrivateJWK, PrivateJWKS, PublicJWK, PublicJWKS } from '../types';
 
 /** The key-wrapping algorithm of every key `addKey` makes unless told otherwise. */
 export const RSA_ALGORITHM = 'RSA-OAEP';

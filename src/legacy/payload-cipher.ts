@@ -7,9 +7,9 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
-import { BodyMalformedError, DecryptionFailedError } from './errors';
+import { BodyMalformedError, DecryptionFailedError } from '../errors';
 import { pbkdf2Sha512 } from './pbkdf2-sha512';
-import { decodeBase64 } from './strict-base64';
+import { decodeBase64 } from '../encoding/strict-base64';
 
 const SALT_LENGTH = 64;
 const IV_LENGTH = 12;
@@ -71,17 +71,20 @@ export function parseSealedPayload(encryptedPayload: string): SealedPayload {
 
 /**
  * Decrypts and authenticates; any failure is {@link DecryptionFailedError}. Returns the plaintext
- * as text (decoded straight from the cipher, saving a copy of a large payload); it is returned
- * only once `final()` has verified the tag.
+ * bytes only once `final()` has verified the tag: nothing is decoded from unauthenticated bytes.
  */
-export async function openPayload(passphrase: Buffer, sealed: SealedPayload): Promise<string> {
+export async function openPayload(passphrase: Buffer, sealed: SealedPayload): Promise<Buffer> {
   const key = await deriveKey(passphrase, sealed.salt);
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, sealed.iv, { authTagLength: TAG_LENGTH });
     decipher.setAuthTag(sealed.tag);
-    const text = decipher.update(sealed.ciphertext, undefined, 'utf8');
-    return text + decipher.final('utf8');
+    const plaintext = decipher.update(sealed.ciphertext);
+    // final() verifies the tag and adds nothing for GCM: skip a copy of a large plaintext.
+    const rest = decipher.final();
+    return rest.length === 0 ? plaintext : Buffer.concat([plaintext, rest]);
   } catch {
     throw new DecryptionFailedError();
+  } finally {
+    key.fill(0);
   }
 }

@@ -19,8 +19,8 @@ interface Accelerator {
   deriveSync(passphrase: Buffer, salt: Buffer, iterations: number, keyLength: number): Buffer;
 }
 
-// Both src/ and lib/ sit one level below the package root, where node-gyp builds.
-const ACCELERATOR_PATH = join(__dirname, '..', 'build', 'Release', 'pbkdf2_sha512.node');
+// src/legacy and lib/legacy sit two levels below the package root, where node-gyp builds.
+const ACCELERATOR_PATH = join(__dirname, '..', '..', 'build', 'Release', 'pbkdf2_sha512.node');
 // The accelerator's own bounds (it refuses more); the format uses 32, 64 and 10,000.
 const MAX_INPUT_BYTES = 1024;
 const MAX_KEY_LENGTH = 64;

@@ -5,12 +5,13 @@
  *
  * @packageDocumentation
  */
-import { BodyExpiredError, BodyMalformedError, ContextMismatchError } from './errors';
-import { parseCompactJwe } from './jwe/compact';
-import { checkJweHeader, chooseKey, openJwe, type JweExpectations } from './jwe/decrypt';
-import { encryptCompactJwe, wrapAlgorithmOf } from './jwe/encrypt';
-import type { Keyring, RecipientKey } from './keyset';
-import type { JWKMetadata } from './types';
+import { BodyExpiredError, BodyMalformedError, ContextMismatchError } from '../errors';
+import { parseCompactJwe } from './compact';
+import { checkJweHeader, chooseKey, openJwe, type JweExpectations } from './decrypt';
+import { encryptCompactJwe, wrapAlgorithmOf } from './encrypt';
+import type { Keyring, RecipientKey } from '../keys/keyset';
+import type { KeyCustody } from '../keys/unwrap';
+import type { JWKMetadata } from '../types';
 
 /** String pairs bound into a `'jwe'` body's authenticated header. */
 export type BodyContext = Readonly<Record<string, string>>;
@@ -62,15 +63,31 @@ export function isContext(value: unknown): value is BodyContext {
   );
 }
 
-/** Parses, checks and opens a `'jwe'` body; `maxBodyBytes` bounds ciphertext and inflation. */
-export function openJweBody(text: string, keyring: Keyring, maxBodyBytes: number): OpenedJweBody {
+/** The sizes a `'jwe'` body may have. */
+export interface JweBodyLimits {
+  /** Longest body text, in characters. */
+  readonly maxBodyBytes: number;
+  /** Longest plaintext, inflated or not, in bytes. */
+  readonly maxPayloadBytes: number;
+}
+
+/**
+ * Parses, checks and opens a `'jwe'` body. Everything but the unwrap and the content decryption
+ * (size, structure, header, kid) is settled before `custody.unwrap` is called.
+ */
+export async function openJweBody(
+  text: string,
+  keyring: Keyring,
+  limits: JweBodyLimits,
+  custody: KeyCustody,
+): Promise<OpenedJweBody> {
   const expect: JweExpectations = {
     enc: 'A256GCM',
-    maxCiphertextBytes: maxBodyBytes,
-    maxPlaintextBytes: maxBodyBytes,
+    maxCompressedBytes: limits.maxBodyBytes,
+    maxPlaintextBytes: limits.maxPayloadBytes,
     overInflation: 'too-large',
   };
-  const jwe = parseCompactJwe(text, { maxLength: maxBodyBytes, maxHeaderLength: 16384 });
+  const jwe = parseCompactJwe(text, { maxLength: limits.maxBodyBytes, maxHeaderLength: 16384 });
   const checked = checkJweHeader(jwe, expect);
   const { iat } = jwe.header;
   if (iat !== undefined && !(typeof iat === 'number' && Number.isSafeInteger(iat) && iat >= 0)) {
@@ -80,8 +97,8 @@ export function openJweBody(text: string, keyring: Keyring, maxBodyBytes: number
   if (context !== undefined && !isContext(context)) {
     throw new BodyMalformedError('body is malformed: JWE "ctx" is not an object of strings');
   }
-  const key = chooseKey(keyring, checked);
-  const plaintext = openJwe(jwe, checked, key, expect);
+  const key = chooseKey(keyring, checked, custody.privateElsewhere);
+  const plaintext = await openJwe(jwe, checked, custody.unwrap, expect);
   return {
     plaintext,
     key,
@@ -103,7 +120,11 @@ export function checkContext(actual: BodyContext | undefined, expected: BodyCont
   }
 }
 
-/** Rejects a body issued more than `maxAgeSeconds` ago, or beyond `toleranceSeconds` in the future. */
+/**
+ * Rejects a body issued more than `maxAgeSeconds` ago, or more than `toleranceSeconds` in the
+ * future. The tolerance is for clocks that disagree, so it widens only the future side: a body
+ * 310 s old is refused under `maxAgeSeconds: 300` whatever the tolerance.
+ */
 export function checkFreshness(
   issuedAt: number | undefined,
   maxAgeSeconds: number | undefined,
@@ -114,5 +135,5 @@ export function checkFreshness(
   if (issuedAt === undefined) throw new BodyExpiredError('body is expired: it carries no issue time');
   const nowSeconds = Math.floor(now / 1000);
   if (issuedAt > nowSeconds + toleranceSeconds) throw new BodyExpiredError('body is expired: issued in the future');
-  if (nowSeconds - issuedAt > maxAgeSeconds + toleranceSeconds) throw new BodyExpiredError();
+  if (nowSeconds - issuedAt > maxAgeSeconds) throw new BodyExpiredError();
 }
