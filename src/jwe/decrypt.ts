@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { inflateRawSync } from 'node:zlib';
+import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
 
 import {
   BodyMalformedError,
@@ -100,7 +100,10 @@ export async function openJwe(
     return content;
   }
   try {
-    return inflateRawSync(content, { maxOutputLength: Math.max(1, expect.maxPlaintextBytes) });
+    // One output chunk as large as the limit allows: zlib returns it without the copy that joins
+    // smaller chunks, and pages the inflation never writes cost no memory.
+    const limit = Math.max(1, expect.maxPlaintextBytes);
+    return inflateRawSync(content, { maxOutputLength: limit, chunkSize: Math.max(limit + 1, zlibConstants.Z_MIN_CHUNK) });
   } catch (err) {
     const tooLarge = err instanceof RangeError || (err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
     if (tooLarge && expect.overInflation === 'too-large') {
