@@ -10,7 +10,7 @@ import { checkContext, checkFreshness, isContext, isJweBody, openJweBody, type B
 import { openKeyEnvelope } from './legacy/key-envelope';
 import { loadKeyring, type Keyring } from './keys/keyset';
 import { openPayload, parseSealedPayload } from './legacy/payload-cipher';
-import type { JWKDecryptResult, PrivateJWKS, PublicJWK, PublicJWKS } from './types';
+import type { BodyHeader, JWKDecryptResult, PrivateJWKS, PublicJWK, PublicJWKS } from './types';
 import type { BodyFormat } from './encryptor';
 
 /** Default of `maxBodyBytes`: 32 MiB of body text, room for about 18 MB of legacy JSON payload. */
@@ -48,7 +48,9 @@ export interface DecryptOptions {
 export type DecryptedPayload = string | number | boolean | null | DecryptedPayload[] | { [key: string]: DecryptedPayload };
 
 /** What a body says about its key and header (`getJWKMetadata`). */
-export interface BodyMetadata extends Pick<JWKDecryptResult, 'key' | 'protected' | 'header'> {
+export interface BodyMetadata extends Pick<JWKDecryptResult, 'key' | 'protected'> {
+  /** The body's protected header, its members typed as the body holds them. */
+  header: BodyHeader;
   /** Which format the body is in. */
   format: BodyFormat;
   /** `'jwe'` bodies: the issue time, in seconds since the epoch. */
@@ -110,7 +112,7 @@ async function openBody(keyring: Keyring, text: string, maxBodyBytes: number, wa
     const metadata: BodyMetadata = {
       key: opened.metadata,
       protected: opened.protected,
-      header: opened.header,
+      header: opened.header as BodyHeader, // checked there except cty: see BodyHeader
       format: 'jwe',
     };
     if (opened.issuedAt !== undefined) metadata.issuedAt = opened.issuedAt;
@@ -124,7 +126,7 @@ async function openBody(keyring: Keyring, text: string, maxBodyBytes: number, wa
   const metadata: BodyMetadata = {
     key: envelope.metadata,
     protected: envelope.protected,
-    header: envelope.header,
+    header: envelope.header as BodyHeader, // alg, enc, kid, zip checked there: see BodyHeader
     format: 'legacy',
   };
   try {
