@@ -29,14 +29,19 @@ import {
 
 /** The members of an API Gateway proxy event this handler reads. */
 export interface ProxyEvent {
+  /** The body the mediator posted: the encrypted body's text, or base64 of its bytes. */
   body: string | null;
+  /** True when API Gateway base64-encoded the body (binary media types). */
   isBase64Encoded?: boolean;
 }
 
 /** An API Gateway proxy result. */
 export interface ProxyResult {
+  /** The HTTP status. */
   statusCode: number;
+  /** Response headers. */
   headers: Record<string, string>;
+  /** The response body: empty, or a JSON error object; never the payload. */
   body: string;
 }
 
