@@ -13,7 +13,7 @@ import { checkKeyEnvelope, openKeyEnvelope } from './legacy/key-envelope';
 import { openPayload, parseSealedPayload } from './legacy/payload-cipher';
 import { loadKeyring, type Keyring } from './keys/keyset';
 import { unwrapInProcess, type KeyCustody, type UnwrapKey } from './keys/unwrap';
-import type { JWKDecryptResult, PrivateJWKS, PublicJWK, PublicJWKS } from './types';
+import type { BodyHeader, JWKDecryptResult, PrivateJWKS, PublicJWK, PublicJWKS } from './types';
 import type { BodyFormat } from './encryptor';
 
 /**
@@ -88,7 +88,9 @@ export interface DecryptOptions {
 export type DecryptedPayload = string | number | boolean | null | DecryptedPayload[] | { [key: string]: DecryptedPayload };
 
 /** What a body says about its key and header (`getJWKMetadata`). */
-export interface BodyMetadata extends Pick<JWKDecryptResult, 'key' | 'protected' | 'header'> {
+export interface BodyMetadata extends Pick<JWKDecryptResult, 'key' | 'protected'> {
+  /** The body's protected header, its members typed as the body holds them. */
+  header: BodyHeader;
   /** Which format the body is in. */
   format: BodyFormat;
   /** `'jwe'` bodies: the issue time, in seconds since the epoch. */
