@@ -2,9 +2,17 @@
  * An AWS Lambda receiver behind API Gateway (REST or HTTP API, proxy integration).
  *
  * The private key set is loaded once per container, from `PRIVATE_JWKS` (its JSON text) or
- * `PRIVATE_JWKS_FILE` (a path), and reused by every invocation. A bad body is the sender's fault,
- * never the receiver's: it gets 400 with the error code, or 413 past the size limit; 500 is kept
- * for the receiver's own faults (no key set configured).
+ * `PRIVATE_JWKS_FILE` (a path), and reused by every invocation. Each decrypted payload goes to
+ * `onPayload`, the one function you replace; the response never carries the payload, because
+ * whoever posts the body (the browser that carries it, a proxy, an access log) must not read it.
+ *
+ * Responses:
+ * - 202, empty body: the payload was decrypted and `onPayload` finished without throwing.
+ * - 400 `{ "error": "<code>" }`: a bad body, whatever the reason (any `RequestCryptoError`, so
+ *   codes added to the decryptor later are 400 too); 413 for `ERR_BODY_TOO_LARGE`.
+ * - 500 `{ "error": "ERR_RECEIVER_NOT_CONFIGURED" }`: the key set cannot be loaded.
+ * - 500 `{ "error": "ERR_RECEIVER_FAILED" }`: `onPayload` threw something other than a
+ *   `RequestCryptoError`. The error goes to the function's log, never into the response.
  */
 import { readFileSync } from 'node:fs';
 
@@ -12,22 +20,36 @@ import {
   createRequestDecryptor,
   ERROR_CODES,
   RequestCryptoError,
+  type DecryptedPayload,
+  type DecryptOptions,
+  type DecryptorOptions,
   type Decryptor,
   type PrivateJWKS,
 } from 'request-crypto';
 
 /** The members of an API Gateway proxy event this handler reads. */
 export interface ProxyEvent {
+  /** The body the mediator posted: the encrypted body's text, or base64 of its bytes. */
   body: string | null;
+  /** True when API Gateway base64-encoded the body (binary media types). */
   isBase64Encoded?: boolean;
 }
 
 /** An API Gateway proxy result. */
 export interface ProxyResult {
+  /** The HTTP status. */
   statusCode: number;
+  /** Response headers. */
   headers: Record<string, string>;
+  /** The response body: empty, or a JSON error object; never the payload. */
   body: string;
 }
+
+/**
+ * What the receiver does with each decrypted payload. Throw a `RequestCryptoError` to refuse the
+ * payload as bad input (answered like a bad body); any other error is the receiver's fault (500).
+ */
+export type PayloadHandler = (payload: DecryptedPayload, event: ProxyEvent) => void | Promise<void>;
 
 /** Options of {@link createHandler}. */
 export interface HandlerOptions {
@@ -35,7 +57,22 @@ export interface HandlerOptions {
   maxBodyBytes?: number;
   /** Reject bodies older than this ('jwe' bodies only carry an issue time). */
   maxAgeSeconds?: number;
+  /** Receives every payload that decrypts. Defaults to {@link dropPayload}: replace it. */
+  onPayload?: PayloadHandler;
 }
+
+let warnedAboutDrop = false;
+
+/**
+ * REPLACE ME. The default `onPayload`: it drops the payload, and warns once per container that it
+ * does, so a deployment that forgot to pass its own handler shows up in the log. It never logs
+ * the payload itself.
+ */
+export const dropPayload: PayloadHandler = () => {
+  if (warnedAboutDrop) return;
+  warnedAboutDrop = true;
+  console.warn('lambda-receiver: no onPayload given, decrypted payloads are dropped (replace dropPayload)');
+};
 
 const json = (statusCode: number, value: unknown): ProxyResult => ({
   statusCode,
@@ -43,19 +80,30 @@ const json = (statusCode: number, value: unknown): ProxyResult => ({
   body: JSON.stringify(value),
 });
 
+/** A bad body: 413 past the size limit, 400 for every other code, including ones added later. */
+const refusal = (err: RequestCryptoError): ProxyResult =>
+  json(err.code === ERROR_CODES.BODY_TOO_LARGE ? 413 : 400, { error: err.code });
+
 /** Builds a handler that calls `loadJwks` once per container, on its first invocation. */
 export function createHandler(
   loadJwks: () => PrivateJWKS | string,
   options: HandlerOptions = {},
 ): (event: ProxyEvent) => Promise<ProxyResult> {
+  const { maxBodyBytes, maxAgeSeconds, onPayload = dropPayload } = options;
+  // Only set options that were given: under exactOptionalPropertyTypes an explicit undefined is
+  // not the same as an absent member.
+  const decryptorOptions: DecryptorOptions = maxBodyBytes === undefined ? {} : { maxBodyBytes };
+  const decryptOptions: DecryptOptions = maxAgeSeconds === undefined ? {} : { maxAgeSeconds };
   let decryptor: Promise<Decryptor> | undefined;
 
   return async (event) => {
+    let ready: Decryptor;
     try {
-      decryptor ??= createRequestDecryptor(loadJwks(), { maxBodyBytes: options.maxBodyBytes });
-      await decryptor;
-    } catch {
+      decryptor ??= createRequestDecryptor(loadJwks(), decryptorOptions);
+      ready = await decryptor;
+    } catch (err) {
       decryptor = undefined; // let the next invocation try again
+      console.error('lambda-receiver: cannot load the private key set:', err);
       return json(500, { error: 'ERR_RECEIVER_NOT_CONFIGURED' });
     }
 
@@ -64,20 +112,35 @@ export function createHandler(
     }
     // With binary media types API Gateway hands over base64 of the bytes the mediator sent.
     const body = event.isBase64Encoded === true ? Buffer.from(event.body, 'base64') : event.body;
+
+    let payload: DecryptedPayload;
     try {
-      const payload = await (await decryptor).decrypt(body, options.maxAgeSeconds ? { maxAgeSeconds: options.maxAgeSeconds } : {});
-      // ... handle the payload here; this example echoes it.
-      return json(200, payload);
+      payload = await ready.decrypt(body, decryptOptions);
     } catch (err) {
-      if (!(err instanceof RequestCryptoError)) throw err;
-      return json(err.code === ERROR_CODES.BODY_TOO_LARGE ? 413 : 400, { error: err.code });
+      // The decryptor rejects only with RequestCryptoError; anything else would be a bug in it,
+      // which is still not the sender's input to judge, so it is the receiver's fault below.
+      if (err instanceof RequestCryptoError) return refusal(err);
+      console.error('lambda-receiver: decrypt failed unexpectedly:', err);
+      return json(500, { error: 'ERR_RECEIVER_FAILED' });
     }
+
+    try {
+      await onPayload(payload, event);
+    } catch (err) {
+      if (err instanceof RequestCryptoError) return refusal(err);
+      console.error('lambda-receiver: onPayload failed:', err);
+      return json(500, { error: 'ERR_RECEIVER_FAILED' });
+    }
+    return { statusCode: 202, headers: {}, body: '' };
   };
 }
 
-/** The Lambda entry point. */
+/**
+ * The Lambda entry point. Pass your own `onPayload` here (store the payload, queue it, ...); this
+ * one uses {@link dropPayload}.
+ */
 export const handler = createHandler(() => {
   if (process.env.PRIVATE_JWKS) return process.env.PRIVATE_JWKS;
   if (process.env.PRIVATE_JWKS_FILE) return readFileSync(process.env.PRIVATE_JWKS_FILE, 'utf8');
   throw new Error('set PRIVATE_JWKS or PRIVATE_JWKS_FILE');
-});
+}, { onPayload: dropPayload });

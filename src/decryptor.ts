@@ -13,7 +13,7 @@ import { checkKeyEnvelope, openKeyEnvelope } from './legacy/key-envelope';
 import { openPayload, parseSealedPayload } from './legacy/payload-cipher';
 import { loadKeyring, type Keyring } from './keys/keyset';
 import { unwrapInProcess, type KeyCustody, type UnwrapKey } from './keys/unwrap';
-import type { JWKDecryptResult, PrivateJWKS, PublicJWK, PublicJWKS } from './types';
+import type { BodyHeader, JWKDecryptResult, PrivateJWKS, PublicJWK, PublicJWKS } from './types';
 import type { BodyFormat } from './encryptor';
 
 /**
@@ -22,15 +22,16 @@ import type { BodyFormat } from './encryptor';
  */
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 /**
- * Default of `maxPayloadBytes`: the decrypted (and inflated) JSON text, 5 MiB. Room for a 4 MiB
- * telemetry payload; with the value limit it keeps one body under 64 MiB of memory.
+ * Default of `maxPayloadBytes`: the decrypted (and inflated) JSON text, 4.5 MiB. Room for a
+ * 4 MiB telemetry payload; with the value limit it keeps one body under 64 MiB of memory.
  */
-export const DEFAULT_MAX_PAYLOAD_BYTES = 5 * 1024 * 1024;
+export const DEFAULT_MAX_PAYLOAD_BYTES = 4.5 * 1024 * 1024;
 /**
- * Default of `maxPayloadValues`: 600,000 JSON values and member names in one payload. Typical
- * JSON spends 7–10 bytes per value, so 4 MiB of it holds 450,000–540,000; `[{},{},…]` spends 2.
+ * Default of `maxPayloadValues`: 650,000 JSON values and member names in one payload, objects
+ * counting twice. Typical JSON spends 6–10 bytes per count, so 4 MiB of it counts 450,000–600,000;
+ * `[{},{},…]` spends one byte.
  */
-export const DEFAULT_MAX_PAYLOAD_VALUES = 600_000;
+export const DEFAULT_MAX_PAYLOAD_VALUES = 650_000;
 /** Default of `maxPayloadDepth`: nesting of arrays and objects in one payload. */
 export const DEFAULT_MAX_PAYLOAD_DEPTH = 64;
 /** Default allowance for clock skew between sender and receiver when checking `iat`. */
@@ -49,8 +50,8 @@ export interface DecryptorOptions {
    */
   maxPayloadBytes?: number;
   /**
-   * Most JSON values and member names in a payload, counted before it is parsed (each `{`, `[`,
-   * `,` and `:` counts one). Default {@link DEFAULT_MAX_PAYLOAD_VALUES}.
+   * Most JSON values and member names in a payload, counted before it is parsed: each `[`, `,`
+   * and `:` counts one, each `{` two (an object costs more). Default {@link DEFAULT_MAX_PAYLOAD_VALUES}.
    */
   maxPayloadValues?: number;
   /** Deepest nesting of arrays and objects in a payload. Default {@link DEFAULT_MAX_PAYLOAD_DEPTH}. */
@@ -87,7 +88,9 @@ export interface DecryptOptions {
 export type DecryptedPayload = string | number | boolean | null | DecryptedPayload[] | { [key: string]: DecryptedPayload };
 
 /** What a body says about its key and header (`getJWKMetadata`). */
-export interface BodyMetadata extends Pick<JWKDecryptResult, 'key' | 'protected' | 'header'> {
+export interface BodyMetadata extends Pick<JWKDecryptResult, 'key' | 'protected'> {
+  /** The body's protected header, its members typed as the body holds them. */
+  header: BodyHeader;
   /** Which format the body is in. */
   format: BodyFormat;
   /** `'jwe'` bodies: the issue time, in seconds since the epoch. */

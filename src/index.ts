@@ -27,6 +27,7 @@ export { createJWKS, createJWKSManager, JWKSManager, MIN_MODULUS_BITS, RSA_ALGOR
 export { ALLOWED_MODULI, createJWKManager, ENC_MODULUS, JWKManager } from './keys/jwk';
 export type { AddKeyOptions } from './keys/jwk';
 export type {
+  BodyHeader,
   JWK,
   JWKDecryptResult,
   JWKMetadata,

@@ -67,3 +67,30 @@ export interface JWKDecryptResult extends Omit<jose.JWE.DecryptResult, 'key' | '
   /** The decrypted bytes. */
   payload: Buffer;
 }
+
+/**
+ * The protected header of a body, as `getJWKMetadata` reports it: the members this package reads
+ * and writes, typed as a body holds them, and any other member a sender's JOSE library added.
+ *
+ * Every member typed here is checked in every body, of either format, before it is reported: a
+ * body whose `cty` is not a string, `iat` not a whole number of seconds or `ctx` not string pairs
+ * is `ERR_BODY_MALFORMED`.
+ */
+export interface BodyHeader {
+  /** Key-wrapping algorithm: `RSA-OAEP` or `RSA-OAEP-256`. */
+  alg: string;
+  /** Content encryption: `A128CBC-HS256` in a legacy body's key JWE, `A256GCM` in a `'jwe'` body. */
+  enc: string;
+  /** The key id the body was made for. */
+  kid: string;
+  /** `DEF` when the content was deflated before encryption. */
+  zip?: string;
+  /** Content type: `json` in the `'jwe'` bodies this package makes. */
+  cty?: string;
+  /** `'jwe'` bodies: the issue time, in seconds since the epoch. */
+  iat?: number;
+  /** `'jwe'` bodies: the bound context (string pairs). */
+  ctx?: Record<string, string>;
+  /** Members other JOSE libraries may add; this package neither checks nor uses them. */
+  [member: string]: unknown;
+}

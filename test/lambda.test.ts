@@ -1,39 +1,118 @@
-import { createHandler, handler, type ProxyEvent } from '../examples/lambda-receiver';
-import { createRequestEncryptor, packBody, unpackBody } from '../src';
+import * as jose from 'jose';
+
+import { createHandler, handler, type HandlerOptions, type PayloadHandler, type ProxyEvent } from '../examples/lambda-receiver';
+import {
+  BodyTooLargeError,
+  createRequestEncryptor,
+  packBody,
+  RequestCryptoError,
+  unpackBody,
+  type ErrorCode,
+} from '../src';
 import { vectors } from './helpers';
 
 const event = (body: string | null, isBase64Encoded = false): ProxyEvent => ({ body, isBase64Encoded });
 
+/** A payload whose marker must never appear in a response. */
+const PAYLOAD = { cluster_uuid: 'λ', marker: 'plaintext-that-only-the-receiver-reads' };
+
+/**
+ * The same body with one bit of the payload's ciphertext flipped. The change is made on the decoded
+ * bytes and re-encoded, so the body stays canonical base64 and only the GCM tag can notice it
+ * (editing a base64 character could touch only its unused bits and make a non-canonical body).
+ */
+function forgeCiphertext(original: string): string {
+  const { encryptedAESKey, encryptedPayload } = unpackBody(original);
+  const sealed = Buffer.from(encryptedPayload, 'base64');
+  const firstCiphertextByte = 64 + 12 + 16; // after salt, iv and tag
+  sealed[firstCiphertextByte] = sealed[firstCiphertextByte]! ^ 0x01;
+  return packBody(encryptedAESKey, sealed.toString('base64'));
+}
+
+/**
+ * A 'jwe' body of any plaintext text, made with another JOSE library: our encryptor cannot make a
+ * payload 5,000 levels deep, because JSON.stringify overflows the stack on it.
+ */
+async function jweBodyOfText(text: string): Promise<string> {
+  const publicKey = vectors.publicJWKS.keys[0]!;
+  const key = await jose.importJWK(publicKey as unknown as jose.JWK, 'RSA-OAEP');
+  return new jose.CompactEncrypt(new TextEncoder().encode(text))
+    .setProtectedHeader({ alg: 'RSA-OAEP', enc: 'A256GCM', kid: publicKey.kid })
+    .encrypt(key);
+}
+
+/** A handler over the golden private set whose onPayload is a mock. */
+function receiver(options: HandlerOptions = {}) {
+  const onPayload = jest.fn<ReturnType<PayloadHandler>, Parameters<PayloadHandler>>();
+  return { handle: createHandler(() => vectors.privateJWKS, { onPayload, ...options }), onPayload };
+}
+
+/** Runs `fn` with console.error (or warn) silenced, and returns the arguments of each call to it. */
+async function withConsole(method: 'error' | 'warn', fn: () => Promise<void>): Promise<unknown[][]> {
+  const spy = jest.spyOn(console, method).mockImplementation(() => undefined);
+  try {
+    await fn();
+    return [...spy.mock.calls];
+  } finally {
+    spy.mockRestore();
+  }
+}
+
 describe('examples/lambda-receiver.ts', () => {
   let body: string;
   beforeAll(async () => {
-    body = await (await createRequestEncryptor(vectors.publicJWKS)).encrypt('kibana1', { cluster_uuid: 'λ' });
+    body = await (await createRequestEncryptor(vectors.publicJWKS)).encrypt('kibana1', PAYLOAD);
   });
 
-  it('decrypts event.body and answers 200 with the payload', async () => {
-    const handle = createHandler(() => vectors.privateJWKS);
+  it('answers 202 with an empty body once onPayload has taken the payload', async () => {
+    const { handle } = receiver();
     const result = await handle(event(body));
-    expect(result.statusCode).toBe(200);
-    expect(JSON.parse(result.body)).toEqual({ cluster_uuid: 'λ' });
+    expect(result).toEqual({ statusCode: 202, headers: {}, body: '' });
+  });
+
+  it('never puts the payload in the response', async () => {
+    const { handle } = receiver();
+    const result = await handle(event(body));
+    expect(JSON.stringify(result)).not.toContain(PAYLOAD.marker);
+  });
+
+  it('hands onPayload the decrypted payload and the event, once', async () => {
+    const { handle, onPayload } = receiver();
+    const received = event(body);
+    await handle(received);
+    expect(onPayload.mock.calls).toEqual([[PAYLOAD, received]]);
+  });
+
+  it('waits for an asynchronous onPayload before answering', async () => {
+    let finished = false;
+    const handle = createHandler(() => vectors.privateJWKS, {
+      onPayload: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        finished = true;
+      },
+    });
+    expect((await handle(event(body))).statusCode).toBe(202);
+    expect(finished).toBe(true);
   });
 
   it('honours isBase64Encoded', async () => {
-    const handle = createHandler(() => vectors.privateJWKS);
+    const { handle, onPayload } = receiver();
     const result = await handle(event(Buffer.from(body).toString('base64'), true));
-    expect(result.statusCode).toBe(200);
-    expect(JSON.parse(result.body)).toEqual({ cluster_uuid: 'λ' });
+    expect(result.statusCode).toBe(202);
+    expect(onPayload.mock.calls[0]?.[0]).toEqual(PAYLOAD);
   });
 
   it('decrypts a golden body made by the original', async () => {
     const vector = vectors.vectors[0]!;
-    const result = await createHandler(() => vectors.privateJWKS)(event(vector.body));
-    expect(JSON.parse(result.body)).toEqual(vector.payload);
+    const { handle, onPayload } = receiver();
+    expect((await handle(event(vector.body))).statusCode).toBe(202);
+    expect(onPayload.mock.calls[0]?.[0]).toEqual(vector.payload);
   });
 
   it('loads the key set once per container', async () => {
     const load = jest.fn(() => JSON.stringify(vectors.privateJWKS));
-    const handle = createHandler(load);
-    for (let i = 0; i < 3; i += 1) expect((await handle(event(body))).statusCode).toBe(200);
+    const handle = createHandler(load, { onPayload: () => undefined });
+    for (let i = 0; i < 3; i += 1) expect((await handle(event(body))).statusCode).toBe(202);
     expect((await handle(event('junk'))).statusCode).toBe(400);
     expect(load).toHaveBeenCalledTimes(1);
   });
@@ -42,50 +121,94 @@ describe('examples/lambda-receiver.ts', () => {
     ['a null body', () => null, 'ERR_BODY_MALFORMED'],
     ['an empty body', () => '', 'ERR_BODY_MALFORMED'],
     ['a body that is not base64url', () => 'not a body!', 'ERR_BODY_MALFORMED'],
-    [
-      'a forged body',
-      () => {
-        const { encryptedAESKey, encryptedPayload: p } = unpackBody(body);
-        // A character inside the base64 (here: the IV's last byte), never in the last group, where
-        // 'B' can set padding bits and make the body malformed instead (it did, 1 run in 16).
-        return packBody(encryptedAESKey, `${p.slice(0, 100)}${p.charAt(100) === 'A' ? 'B' : 'A'}${p.slice(101)}`);
-      },
-      'ERR_DECRYPTION_FAILED',
-    ],
-  ])('answers 400 with the code for %s, never 500', async (_name, makeBody, code) => {
-    const result = await createHandler(() => vectors.privateJWKS)(event(makeBody()));
+    ['a forged body', () => forgeCiphertext(body), 'ERR_DECRYPTION_FAILED'],
+  ])('answers 400 with the code for %s, never 500, and never calls onPayload', async (_name, makeBody, code) => {
+    const { handle, onPayload } = receiver();
+    const result = await handle(event(makeBody()));
     expect(result.statusCode).toBe(400);
     expect(JSON.parse(result.body)).toEqual({ error: code });
+    expect(onPayload).not.toHaveBeenCalled();
   });
 
   it('answers 400 with ERR_NO_KEY_FOUND for a body made for a key the receiver lacks', async () => {
-    const result = await createHandler(() => ({ keys: [] }))(event(body));
+    const result = await createHandler(() => ({ keys: [] }), { onPayload: () => undefined })(event(body));
     expect(result.statusCode).toBe(400);
     expect(JSON.parse(result.body)).toEqual({ error: 'ERR_NO_KEY_FOUND' });
   });
 
   it('answers 413 past the size limit', async () => {
-    const handle = createHandler(() => vectors.privateJWKS, { maxBodyBytes: 100 });
+    const { handle } = receiver({ maxBodyBytes: 100 });
     const result = await handle(event(body));
     expect(result.statusCode).toBe(413);
     expect(JSON.parse(result.body)).toEqual({ error: 'ERR_BODY_TOO_LARGE' });
   });
 
-  it('answers 500 when the receiver has no key set, and tries again on the next invocation', async () => {
-    let configured = false;
-    const handle = createHandler(() => {
-      if (!configured) throw new Error('no key set');
-      return vectors.privateJWKS;
-    });
-    expect((await handle(event(body))).statusCode).toBe(500);
-    configured = true;
-    expect((await handle(event(body))).statusCode).toBe(200);
+  it('answers a payload nested 5,000 levels deep with 400 ERR_PAYLOAD_TOO_COMPLEX, never 500', async () => {
+    const deepBody = await jweBodyOfText(`${'['.repeat(5000)}0${']'.repeat(5000)}`);
+    const { handle, onPayload } = receiver();
+    const result = await handle(event(deepBody));
+    expect(result.statusCode).toBe(400);
+    expect(JSON.parse(result.body)).toEqual({ error: 'ERR_PAYLOAD_TOO_COMPLEX' });
+    expect(onPayload).not.toHaveBeenCalled();
   });
 
-  it('reads the key set from PRIVATE_JWKS in the exported handler', async () => {
+  it.each([
+    ['ERR_A_CODE_ADDED_LATER', 400],
+    ['ERR_BODY_TOO_LARGE', 413],
+  ])('answers a RequestCryptoError with code %s thrown by onPayload as bad input (%i)', async (code, status) => {
+    const refusal =
+      code === 'ERR_BODY_TOO_LARGE' ? new BodyTooLargeError() : new RequestCryptoError(code as string as ErrorCode, 'refused');
+    const { handle } = receiver({
+      onPayload: () => {
+        throw refusal;
+      },
+    });
+    const result = await handle(event(body));
+    expect(result.statusCode).toBe(status);
+    expect(JSON.parse(result.body)).toEqual({ error: code });
+  });
+
+  it('answers 500 ERR_RECEIVER_FAILED when onPayload throws another error, logs it, and keeps its message out of the response', async () => {
+    const failure = new Error('database password is hunter2');
+    const { handle } = receiver({ onPayload: () => Promise.reject(failure) });
+    let result = { statusCode: 0, body: '' };
+    const logged = await withConsole('error', async () => {
+      result = await handle(event(body));
+    });
+    expect(result.statusCode).toBe(500);
+    expect(JSON.parse(result.body)).toEqual({ error: 'ERR_RECEIVER_FAILED' });
+    expect(result.body).not.toContain('hunter2');
+    expect(logged.flat()).toContain(failure);
+  });
+
+  it('answers 500 when the receiver has no key set, and tries again on the next invocation', async () => {
+    let configured = false;
+    const handle = createHandler(
+      () => {
+        if (!configured) throw new Error('no key set');
+        return vectors.privateJWKS;
+      },
+      { onPayload: () => undefined },
+    );
+    await withConsole('error', async () => {
+      const result = await handle(event(body));
+      expect(result.statusCode).toBe(500);
+      expect(JSON.parse(result.body)).toEqual({ error: 'ERR_RECEIVER_NOT_CONFIGURED' });
+    });
+    configured = true;
+    expect((await handle(event(body))).statusCode).toBe(202);
+  });
+
+  it('reads the key set from PRIVATE_JWKS in the exported handler, whose default onPayload drops the payload, warning once without logging it', async () => {
     process.env.PRIVATE_JWKS = JSON.stringify(vectors.privateJWKS);
     try {
-      expect((await handler(event(body))).statusCode).toBe(200);
+      const statuses: number[] = [];
+      const warned = await withConsole('warn', async () => {
+        for (let i = 0; i < 2; i += 1) statuses.push((await handler(event(body))).statusCode);
+      });
+      expect(statuses).toEqual([202, 202]);
+      expect(warned).toHaveLength(1);
+      expect(JSON.stringify(warned)).not.toContain(PAYLOAD.marker);
     } finally {
       delete process.env.PRIVATE_JWKS;
     }

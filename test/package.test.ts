@@ -1,11 +1,35 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 
 import { FIPS, vectors } from './helpers';
 
 const root = join(__dirname, '..');
+
+/** The markdown without fenced code blocks and code spans, where brackets are not links. */
+const proseOf = (markdown: string): string => markdown.replace(/^```[^\n]*\n[\s\S]*?^```/gm, '').replace(/`[^`\n]*`/g, '');
+
+/** Every link target of `markdown`, inline (`[text](target)`) or by reference (`[name]: target`). */
+function linkTargets(markdown: string): string[] {
+  const prose = proseOf(markdown);
+  const inline = [...prose.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((m) => m[1]!);
+  const byReference = [...prose.matchAll(/^ {0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/gm)].map((m) => m[1]!);
+  return [...inline, ...byReference];
+}
+
+/** The anchors GitHub and npm give the headings of `markdown`: lower case, punctuation dropped, spaces to hyphens, repeats numbered. */
+function headingAnchors(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  const seen = new Map<string, number>();
+  for (const [, text] of markdown.replace(/^```[^\n]*\n[\s\S]*?^```/gm, '').matchAll(/^#{1,6}\s+(.*?)\s*#*\s*$/gm)) {
+    const base = text!.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '').replace(/ /g, '-');
+    const count = seen.get(base) ?? 0;
+    seen.set(base, count + 1);
+    anchors.add(count === 0 ? base : `${base}-${count}`);
+  }
+  return anchors;
+}
 
 describe('the package as users get it', () => {
   let dir: string;
@@ -30,9 +54,56 @@ describe('the package as users get it', () => {
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('ships the built lib with declarations, and no tests or TypeScript sources', () => {
-    expect(files).toEqual(expect.arrayContaining(['lib/index.js', 'lib/index.d.ts', 'package.json', 'README.md', 'LICENSE']));
-    expect(files.filter((f) => f.startsWith('test/') || f.startsWith('src/') || f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+  it('ships the built lib with declarations and the Lambda example, and no tests or library sources', () => {
+    expect(files).toEqual(
+      expect.arrayContaining(['lib/index.js', 'lib/index.d.ts', 'examples/lambda-receiver.ts', 'package.json', 'README.md', 'LICENSE']),
+    );
+    const isSource = (f: string): boolean => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.startsWith('examples/');
+    expect(files.filter((f) => f.startsWith('test/') || f.startsWith('src/') || isSource(f))).toEqual([]);
+  });
+
+  it('ships source maps that resolve: every .js names a shipped map, and every map holds its sources or they are shipped', () => {
+    const installed = join(dir, 'node_modules', 'request-crypto');
+    const missingMaps = files
+      .filter((f) => f.endsWith('.js'))
+      .flatMap((f) => {
+        const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(readFileSync(join(installed, f), 'utf8'))?.[1];
+        return url === undefined || files.includes(posix.join(posix.dirname(f), url)) ? [] : [`${f} -> ${url}`];
+      });
+    const unresolved = files
+      .filter((f) => f.endsWith('.js.map'))
+      .flatMap((f) => {
+        const map = JSON.parse(readFileSync(join(installed, f), 'utf8')) as { sources: string[]; sourceRoot?: string; sourcesContent?: Array<string | null> };
+        return map.sources.flatMap((source, i) => {
+          const shipped = files.includes(posix.join(posix.dirname(f), map.sourceRoot ?? '', source));
+          return typeof map.sourcesContent?.[i] === 'string' || shipped ? [] : [`${f}: ${source}`];
+        });
+      });
+    expect({ missingMaps, unresolved }).toEqual({ missingMaps: [], unresolved: [] });
+  });
+
+  it("links from the README only to files in the package, and to anchors of the README's own headings", () => {
+    const readme = readFileSync(join(dir, 'node_modules', 'request-crypto', 'README.md'), 'utf8');
+    const relative = linkTargets(readme).filter((target) => !/^[a-z][a-z0-9+.-]*:/i.test(target));
+    expect(relative.length).toBeGreaterThan(0); // the parser found the links there are
+    const anchors = headingAnchors(readme);
+    const broken = relative.filter((target) => {
+      const [path = '', anchor] = target.split('#');
+      if (path === '') return !anchors.has(decodeURIComponent(anchor ?? ''));
+      return !files.includes(posix.normalize(decodeURIComponent(path)).replace(/^\.\//, ''));
+    });
+    expect(broken).toEqual([]);
+  });
+
+  it('type-checks the shipped Lambda example against the shipped declarations, with exactOptionalPropertyTypes', () => {
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const args = ['--noEmit', '--strict', '--exactOptionalPropertyTypes', '--noUncheckedIndexedAccess', '--skipLibCheck', 'false'];
+    args.push('--module', 'commonjs', '--moduleResolution', 'node', '--typeRoots', join(root, 'node_modules', '@types'), '--types', 'node');
+    // Throws, with tsc's output, if the example a user copies does not compile in a strict project.
+    execFileSync(process.execPath, [tsc, ...args, join('node_modules', 'request-crypto', 'examples', 'lambda-receiver.ts')], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
   });
 
   it('ships the accelerator as source with its build script, and no prebuilt binary', () => {
@@ -55,6 +126,12 @@ const v = require('./vectors.json');
     const out = execFileSync(process.execPath, ['check.cjs'], { cwd: dir, encoding: 'utf8' });
     // Installed with --ignore-scripts, so there is no accelerator: crypto.pbkdf2 derives the keys.
     expect(JSON.parse(out)).toEqual([{ via: 'cjs' }, vectors.vectors[0]!.payload, 'function', 'node:crypto']);
+  });
+
+  it('runs `npx request-crypto demo` from the install, as the README\'s first screen says', () => {
+    // --no: use the installed bin or fail; never fetch from the registry.
+    const out = execFileSync('npx', ['--no', 'request-crypto', 'demo'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    expect(out).toContain('the decrypted payload equals what the sender sent');
   });
 
   it('type-checks a strict TypeScript consumer against the shipped declarations', () => {

@@ -95,22 +95,22 @@ describe.each(FORMATS)('payload limits, %s bodies', (_name, options) => {
   });
 
   it('counts neither the brackets nor the commas inside strings', async () => {
-    const decryptor = await createRequestDecryptor(vectors.privateJWKS, { maxPayloadValues: 4, maxPayloadDepth: 1 });
+    const decryptor = await createRequestDecryptor(vectors.privateJWKS, { maxPayloadValues: 5, maxPayloadDepth: 1 });
     const payload = { a: '[[[[{,:,:,}]]]] \\" [[[[ \\\\', b: 'x' };
     await expect(decryptor.decrypt(await encryptor.encrypt('kibana1', payload, options))).resolves.toEqual(payload);
   });
 });
 
 describe('payload limit defaults', () => {
-  it('are 5 MiB, 600,000 values and 64 levels', () => {
-    expect(DEFAULT_MAX_PAYLOAD_BYTES).toBe(5 * 1024 * 1024);
-    expect(DEFAULT_MAX_PAYLOAD_VALUES).toBe(600_000);
+  it('are 4.5 MiB, 650,000 values and 64 levels', () => {
+    expect(DEFAULT_MAX_PAYLOAD_BYTES).toBe(4.5 * 1024 * 1024);
+    expect(DEFAULT_MAX_PAYLOAD_VALUES).toBe(650_000);
     expect(DEFAULT_MAX_PAYLOAD_DEPTH).toBe(64);
   });
 
-  it('refuse [{},{},…] of 400,000 objects, which would cost far more memory than its 1.2 MB', async () => {
+  it('refuse [{},{},…] of 250,000 objects, which would cost far more memory than its 0.75 MB', async () => {
     const decryptor = await createRequestDecryptor(vectors.privateJWKS);
-    const body = await encryptor.encrypt('kibana1', new Array(400_000).fill({}), { format: 'jwe', compress: true });
+    const body = await encryptor.encrypt('kibana1', new Array(250_000).fill({}), { format: 'jwe', compress: true });
     expect(body.length).toBeLessThan(20_000);
     expect((await rejectionOf(decryptor.decrypt(body))).code).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
   });
@@ -143,9 +143,13 @@ describe('checkJsonCost', () => {
     expect(cost('["abc\\"]')).toBe(ERROR_CODES.BODY_MALFORMED);
   });
 
-  it('counts member names and values', () => {
-    expect(cost('{"a":1,"b":2}', 4)).toBe('ok');
-    expect(cost('{"a":1,"b":2}', 3)).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
+  it('counts member names and values, and each object once more for itself', () => {
+    expect(cost('{"a":1,"b":2}', 5)).toBe('ok');
+    expect(cost('{"a":1,"b":2}', 4)).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
+    expect(cost('[1,2,3]', 3)).toBe('ok');
+    expect(cost('[1,2,3]', 2)).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
+    expect(cost('[{},{}]', 6)).toBe('ok');
+    expect(cost('[{},{}]', 5)).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
   });
 });
 

@@ -5,16 +5,16 @@
  *
  * @packageDocumentation
  */
-import { BodyExpiredError, BodyMalformedError, ContextMismatchError } from '../errors';
+import { BodyExpiredError, ContextMismatchError } from '../errors';
+import type { BodyContext } from './context';
 import { parseCompactJwe } from './compact';
 import { checkJweHeader, chooseKey, openJwe, type JweExpectations } from './decrypt';
 import { encryptCompactJwe, wrapAlgorithmOf } from './encrypt';
 import type { Keyring, RecipientKey } from '../keys/keyset';
 import type { KeyCustody } from '../keys/unwrap';
-import type { JWKMetadata } from '../types';
+import type { BodyHeader, JWKMetadata } from '../types';
 
-/** String pairs bound into a `'jwe'` body's authenticated header. */
-export type BodyContext = Readonly<Record<string, string>>;
+export { isContext, type BodyContext } from './context';
 
 /** The protected-header member that carries the context. */
 export const CONTEXT_HEADER = 'ctx';
@@ -47,20 +47,10 @@ export interface OpenedJweBody {
   readonly plaintext: Buffer;
   readonly key: RecipientKey;
   readonly protected: string[];
-  readonly header: Record<string, string>;
+  readonly header: BodyHeader;
   readonly metadata: JWKMetadata;
   readonly issuedAt: number | undefined;
   readonly context: BodyContext | undefined;
-}
-
-/** True for a plain object whose values are all strings. */
-export function isContext(value: unknown): value is BodyContext {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    Object.values(value).every((item) => typeof item === 'string')
-  );
 }
 
 /** The sizes a `'jwe'` body may have. */
@@ -89,21 +79,15 @@ export async function openJweBody(
   };
   const jwe = parseCompactJwe(text, { maxLength: limits.maxBodyBytes, maxHeaderLength: 16384 });
   const checked = checkJweHeader(jwe, expect);
-  const { iat } = jwe.header;
-  if (iat !== undefined && !(typeof iat === 'number' && Number.isSafeInteger(iat) && iat >= 0)) {
-    throw new BodyMalformedError('body is malformed: JWE "iat" is not a number of seconds');
-  }
-  const context = jwe.header[CONTEXT_HEADER];
-  if (context !== undefined && !isContext(context)) {
-    throw new BodyMalformedError('body is malformed: JWE "ctx" is not an object of strings');
-  }
+  const iat = jwe.header.iat as number | undefined;
+  const context = jwe.header[CONTEXT_HEADER] as BodyContext | undefined;
   const key = chooseKey(keyring, checked, custody.privateElsewhere);
   const plaintext = await openJwe(jwe, checked, custody.unwrap, expect);
   return {
     plaintext,
     key,
     protected: [...jwe.headerNames],
-    header: { ...jwe.header } as Record<string, string>,
+    header: { ...jwe.header } as BodyHeader,
     metadata: { ...key.metadata },
     issuedAt: iat as number | undefined,
     context,

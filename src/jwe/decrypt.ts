@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { inflateRawSync } from 'node:zlib';
+import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
 
 import {
   BodyMalformedError,
@@ -16,6 +16,7 @@ import {
 import { isWrapAlgorithm, type Keyring, type RecipientKey, type WrapAlgorithm } from '../keys/keyset';
 import { CEK_LENGTH, IV_LENGTH, openContent, TAG_LENGTH, type ContentEncryption } from './content-cipher';
 import type { CompactJwe } from './compact';
+import { isContext } from './context';
 import { unwrapCek } from './rsa-oaep';
 import type { UnwrapKey } from '../keys/unwrap';
 
@@ -51,6 +52,17 @@ export function checkJweHeader(jwe: CompactJwe, expect: JweExpectations): Checke
   }
   // No extension is understood here, so any critical one must be refused (RFC 7516 §4.1.13).
   if (header.crit !== undefined) throw new UnsupportedAlgorithmError('unsupported algorithm: JWE "crit"');
+  // The members BodyHeader types, checked so that the type holds for every body reported.
+  if (header.cty !== undefined && typeof header.cty !== 'string') {
+    throw new BodyMalformedError('body is malformed: JWE "cty" is not a string');
+  }
+  const { iat, ctx } = header;
+  if (iat !== undefined && !(typeof iat === 'number' && Number.isSafeInteger(iat) && iat >= 0)) {
+    throw new BodyMalformedError('body is malformed: JWE "iat" is not a number of seconds');
+  }
+  if (ctx !== undefined && !isContext(ctx)) {
+    throw new BodyMalformedError('body is malformed: JWE "ctx" is not an object of strings');
+  }
   if (jwe.iv.length !== IV_LENGTH[expect.enc] || jwe.tag.length !== TAG_LENGTH) {
     throw new BodyMalformedError('body is malformed: JWE IV or tag has the wrong length');
   }
@@ -100,7 +112,10 @@ export async function openJwe(
     return content;
   }
   try {
-    return inflateRawSync(content, { maxOutputLength: Math.max(1, expect.maxPlaintextBytes) });
+    // One output chunk as large as the limit allows: zlib returns it without the copy that joins
+    // smaller chunks, and pages the inflation never writes cost no memory.
+    const limit = Math.max(1, expect.maxPlaintextBytes);
+    return inflateRawSync(content, { maxOutputLength: limit, chunkSize: Math.max(limit + 1, zlibConstants.Z_MIN_CHUNK) });
   } catch (err) {
     const tooLarge = err instanceof RangeError || (err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
     if (tooLarge && expect.overInflation === 'too-large') {

@@ -108,10 +108,13 @@ export class JWKSManager {
   }
 
   /**
-   * Decrypts a JWE with node-jose and returns node-jose's result. Rejects with `NoKeyFoundError`
-   * when no key of `jwks` opens it and `DecryptionFailedError` for every other failure.
+   * Decrypts a JWE (compact or JSON serialisation) with node-jose, with the keys of `jwks` or one
+   * key, and returns node-jose's result. Rejects with `BodyMalformedError` for anything but a
+   * string or object, `NoKeyFoundError` when no key opens it and `DecryptionFailedError` for every
+   * other failure. (`payload` is `unknown`, not a JWE type, because 2.0.3 declared it `any` and
+   * the checks here are at run time.)
    */
-  public async decrypt(payload: string | object, jwks: jose.JWK.KeyStore = this.store): Promise<JWKDecryptResult> {
+  public async decrypt(payload: unknown, jwks: jose.JWK.KeyStore | jose.JWK.Key = this.store): Promise<JWKDecryptResult> {
     if (typeof payload !== 'string' && (typeof payload !== 'object' || payload === null)) {
       throw new BodyMalformedError('body is malformed: expected a JWE');
     }
@@ -124,9 +127,13 @@ export class JWKSManager {
     }
   }
 
-  /** The node-jose key of `kid`, or of the first key when `kid` is not given. */
-  protected getKey(kid?: string): jose.JWK.Key | null {
-    return this.store.get(kid as string) ?? null;
+  /**
+   * The node-jose key of `kid`, or of the first key when `kid` is not given; `null` at run time
+   * when there is none. Typed non-null, as node-jose types `KeyStore.get`, because 2.0.3 declared
+   * `any` here and its subclasses call `this.getKey(kid).kid` unchecked: check it before use.
+   */
+  protected getKey(kid?: string): jose.JWK.Key {
+    return this.store.get(kid as string);
   }
 }
 

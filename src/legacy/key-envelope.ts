@@ -11,7 +11,7 @@ import { encryptCompactJwe, wrapAlgorithmOf } from '../jwe/encrypt';
 import type { Keyring, RecipientKey } from '../keys/keyset';
 import type { KeyCustody } from '../keys/unwrap';
 import { KEY_LENGTH_IN_BYTES } from './passphrase';
-import type { JWKMetadata } from '../types';
+import type { BodyHeader, JWKMetadata } from '../types';
 
 /**
  * A wrapped 32-byte key is about 550 characters for RSA-2048 and 900 for RSA-4096; anything much
@@ -40,7 +40,7 @@ export interface OpenedKeyEnvelope {
   /** The protected header's member names, in order. */
   readonly protected: string[];
   /** The protected header. */
-  readonly header: Record<string, string>;
+  readonly header: BodyHeader;
   readonly metadata: JWKMetadata;
 }
 
@@ -67,7 +67,7 @@ export async function openKeyEnvelope(envelope: CheckedKeyEnvelope, custody: Key
     passphrase,
     key,
     protected: [...jwe.headerNames],
-    header: { ...jwe.header } as Record<string, string>,
+    header: { ...jwe.header } as BodyHeader,
     metadata: { ...key.metadata },
   };
 }
