@@ -188,18 +188,22 @@ function failedFormatCheck(status: KeyDerivationStatus): KeyDerivationStatus {
   };
 }
 
+// True once the asynchronous long check has finished (whatever it found).
+let checked = false;
+
 /** Runs the one-time asynchronous long check; every derivation waits for it once. */
 function verified(): Promise<void> {
   verifying ??= (async () => {
     const { accelerator, status } = theCandidate();
     if (accelerator === null) {
       verdict ??= status;
-      return;
+    } else if (await passesFormatCheck(accelerator)) {
+      verdict ??= status;
+    } else {
+      // A synchronous keyDerivationBackend() call may have decided meanwhile; a failure still wins.
+      verdict = failedFormatCheck(status);
     }
-    const ok = await passesFormatCheck(accelerator);
-    // A synchronous keyDerivationBackend() call may have decided meanwhile; a failure still wins.
-    if (!ok) verdict = failedFormatCheck(status);
-    else verdict ??= status;
+    checked = true;
   })();
   return verifying;
 }
@@ -236,15 +240,28 @@ export function keyDerivationBackend(): KeyDerivationBackend {
   return verdict.backend;
 }
 
-/** PBKDF2-HMAC-SHA512 of `passphrase` and `salt`, computed off the event loop. */
-export async function pbkdf2Sha512(passphrase: Buffer, salt: Buffer, iterations: number, keyLength: number): Promise<Buffer> {
-  // Checked on every call: FIPS mode can be switched on after the accelerator was chosen.
-  if (!fipsMode()) {
-    await verified();
-    const native = verdict?.backend === 'native' ? theCandidate().accelerator : null;
-    if (native && passphrase.length <= MAX_INPUT_BYTES && salt.length <= MAX_INPUT_BYTES && keyLength <= MAX_KEY_LENGTH) {
-      return native.derive(passphrase, salt, iterations, keyLength);
-    }
+function derive(passphrase: Buffer, salt: Buffer, iterations: number, keyLength: number): Promise<Buffer> {
+  const native = verdict?.backend === 'native' ? theCandidate().accelerator : null;
+  if (native && passphrase.length <= MAX_INPUT_BYTES && salt.length <= MAX_INPUT_BYTES && keyLength <= MAX_KEY_LENGTH) {
+    return native.derive(passphrase, salt, iterations, keyLength);
   }
   return nodePbkdf2(passphrase, salt, iterations, keyLength);
+}
+
+/**
+ * PBKDF2-HMAC-SHA512 of `passphrase` and `salt`, computed off the event loop. Both buffers are
+ * copied before this returns, so a caller may wipe them at once.
+ */
+export function pbkdf2Sha512(passphrase: Buffer, salt: Buffer, iterations: number, keyLength: number): Promise<Buffer> {
+  // Checked on every call: FIPS mode can be switched on after the accelerator was chosen.
+  if (fipsMode()) return nodePbkdf2(passphrase, salt, iterations, keyLength);
+  if (checked) return derive(passphrase, salt, iterations, keyLength);
+  // The first derivations wait for the one-time check, on copies that are wiped afterwards.
+  const [passphraseCopy, saltCopy] = [Buffer.from(passphrase), Buffer.from(salt)];
+  return verified()
+    .then(() => derive(passphraseCopy, saltCopy, iterations, keyLength))
+    .finally(() => {
+      passphraseCopy.fill(0);
+      saltCopy.fill(0);
+    });
 }
