@@ -53,7 +53,12 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /** Runs `command args` and returns its first line of output, or `undefined` when it cannot run. */
 function firstLine(command: string, args: string[], env: Env): string | undefined {
-  const result = spawnSync(command, args, { env: env as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 15_000 });
+  let result;
+  try {
+    result = spawnSync(command, args, { env: env as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 15_000 });
+  } catch {
+    return undefined; // a command spawn refuses outright (an empty name, a NUL byte)
+  }
   if (result.error !== undefined || result.status !== 0) return undefined;
   return `${result.stdout}${result.stderr}`.trim().split('\n')[0] ?? '';
 }
@@ -73,7 +78,7 @@ function findOnPath(name: string, env: Env): string | undefined {
 
 function tool(name: string, command: string, env: Env, hint: string): Prerequisite {
   // CC and CXX may carry flags ("gcc -m64"): the program is the first word.
-  const program = command.trim().split(/\s+/)[0] ?? command;
+  const program = command.trim().split(/\s+/)[0] || command;
   const version = firstLine(program, ['--version'], env);
   return version === undefined
     ? { name, state: 'missing', detail: `"${program}" was not found or does not run; ${hint}` }
@@ -193,9 +198,9 @@ export function planBuild(env: Env = process.env): BuildPlan {
   if (process.platform === 'win32') {
     prerequisites.push({ name: 'C compiler', state: 'ok', detail: "not checked on Windows: node-gyp needs Visual Studio's C++ build tools" });
   } else {
-    prerequisites.push(tool('C compiler', env['CC'] ?? 'cc', env, 'install gcc or clang, or set CC'));
+    prerequisites.push(tool('C compiler', env['CC'] || 'cc', env, 'install gcc or clang, or set CC'));
     // gyp's Makefile links with $(CXX), which make defaults to g++, even for C sources.
-    prerequisites.push(tool('C++ compiler (node-gyp links with it)', env['CXX'] ?? 'g++', env, 'install g++ or clang++, or set CXX'));
+    prerequisites.push(tool('C++ compiler (node-gyp links with it)', env['CXX'] || 'g++', env, 'install g++ or clang++, or set CXX'));
     prerequisites.push(tool('make', 'make', env, 'install make'));
   }
   prerequisites.push(python(env));

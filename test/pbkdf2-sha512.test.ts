@@ -1,5 +1,5 @@
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { pbkdf2Sync, randomBytes } from 'node:crypto';
+import { getFips, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -22,8 +22,9 @@ const reference = (passphrase: Buffer, salt: Buffer, iterations: number, keyLeng
   pbkdf2Sync(passphrase, salt, iterations, keyLength, 'sha512');
 
 describe('the PBKDF2 accelerator', () => {
-  it('is built by npm test and used, unless REQUEST_CRYPTO_NATIVE=0', () => {
-    expect(keyDerivationBackend()).toBe(process.env['REQUEST_CRYPTO_NATIVE'] === '0' ? 'node:crypto' : 'native');
+  it('is built by npm test and used, unless REQUEST_CRYPTO_NATIVE=0 or FIPS mode is on', () => {
+    const off = process.env['REQUEST_CRYPTO_NATIVE'] === '0' || getFips() === 1;
+    expect(keyDerivationBackend()).toBe(off ? 'node:crypto' : 'native');
   });
 
   it('gives the published PBKDF2-HMAC-SHA512 vectors for "password" and "salt"', async () => {
@@ -143,6 +144,14 @@ function restore(): void {
   jest.dontMock('node:crypto');
   // A module a mock factory made stays cached in jest's registry; the next test's factory must run.
   jest.resetModules();
+}
+
+/**
+ * node:crypto as in a process whose FIPS mode is `on.value` (switchable), so that tests of the
+ * accelerator being chosen hold in a suite run in FIPS mode too.
+ */
+function fipsCrypto(on: { value: boolean }): void {
+  jest.doMock('node:crypto', () => ({ ...jest.requireActual<object>('node:crypto'), getFips: () => (on.value ? 1 : 0) }));
 }
 
 /** A fresh copy of the package, which decides its backend anew. */
@@ -281,6 +290,7 @@ module.exports = {
   it('accepts an accelerator that is right everywhere', async () => {
     delete process.env['REQUEST_CRYPTO_NATIVE'];
     process.env['REQUEST_CRYPTO_ACCELERATOR'] = fakeAccelerator('right', []);
+    fipsCrypto({ value: false });
     const fresh = isolatedLoader();
     expect(await fresh.pbkdf2Sha512(passphrase, salt, 10000, 32)).toEqual(reference(passphrase, salt, 10000, 32));
     expect(fresh.keyDerivationBackend()).toBe('native');
@@ -298,6 +308,7 @@ describe('where the accelerator is looked for', () => {
   it('nowhere while the module loads: the first derivation looks for it', async () => {
     delete process.env['REQUEST_CRYPTO_NATIVE'];
     delete process.env['REQUEST_CRYPTO_ACCELERATOR'];
+    fipsCrypto({ value: false });
     let attempts = 0;
     jest.doMock(ACCELERATOR_PATH, () => {
       attempts += 1;
@@ -314,6 +325,7 @@ describe('where the accelerator is looked for', () => {
     const shipped = join(dir, 'shipped-pbkdf2_sha512.node');
     copyFileSync(ACCELERATOR_PATH, shipped);
     process.env['REQUEST_CRYPTO_ACCELERATOR'] = shipped;
+    fipsCrypto({ value: false });
     const fresh = isolatedLoader();
     expect(await fresh.keyDerivationStatus()).toMatchObject({ backend: 'native', path: shipped });
   });
@@ -336,11 +348,6 @@ describe('where the accelerator is looked for', () => {
 
 describe('in FIPS mode', () => {
   afterEach(restore);
-
-  /** node:crypto as in a process with the FIPS provider on (or off), switchable. */
-  function fipsCrypto(on: { value: boolean }): void {
-    jest.doMock('node:crypto', () => ({ ...jest.requireActual<object>('node:crypto'), getFips: () => (on.value ? 1 : 0) }));
-  }
 
   it('keyDerivationBackend() is node:crypto and the accelerator is never loaded', async () => {
     delete process.env['REQUEST_CRYPTO_NATIVE'];
