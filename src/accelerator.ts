@@ -209,7 +209,7 @@ export function planBuild(env: Env = process.env): BuildPlan {
   return { prerequisites, ...(nodeGyp === undefined ? {} : { nodeGyp }), ...(headers.nodedir === undefined ? {} : { nodedir: headers.nodedir }) };
 }
 
-/** The package folder, where `binding.gyp` is: the parent of this file's folder (lib/ or src/). */
+/** The package folder: the parent of this file's folder (lib/ or src/). */
 export function packageRoot(): string {
   if (typeof __dirname !== 'string') throw new AcceleratorBuildError('cannot find the package folder from a bundle; build from an installed package');
   return join(__dirname, '..');
@@ -292,9 +292,11 @@ const MARK: Record<Prerequisite['state'], string> = { ok: 'ok', missing: 'MISSIN
 
 /** `request-crypto accelerator build`: checks, builds with node-gyp, self-checks, measures. */
 export async function buildAccelerator(print: (line: string) => void, env: Env = process.env): Promise<void> {
-  const root = packageRoot();
-  if (!existsSync(join(root, 'binding.gyp'))) {
-    throw new AcceleratorBuildError(`${join(root, 'binding.gyp')} is missing: this copy of the package has no accelerator source`);
+  // binding.gyp lives in native/, not at the package root: there, npm, pnpm and bun would run
+  // `node-gyp rebuild` at install on their own, the very install script this command replaces.
+  const native = join(packageRoot(), 'native');
+  if (!existsSync(join(native, 'binding.gyp'))) {
+    throw new AcceleratorBuildError(`${join(native, 'binding.gyp')} is missing: this copy of the package has no accelerator source`);
   }
   const plan = planBuild(env);
   print('Prerequisites:');
@@ -304,8 +306,8 @@ export async function buildAccelerator(print: (line: string) => void, env: Env =
     throw new AcceleratorBuildError(`missing ${missing.map((p) => p.name).join(', ')}: see the list above; nothing was built`);
   }
   const args = ['rebuild', ...(plan.nodedir === undefined ? [] : [`--nodedir=${plan.nodedir}`])];
-  print(`Building in ${root}: ${[...(plan.nodeGyp ?? []), ...args].join(' ')}`);
-  const result = await runNodeGyp(plan.nodeGyp ?? ['node-gyp'], args, root, env);
+  print(`Building in ${native}: ${[...(plan.nodeGyp ?? []), ...args].join(' ')}`);
+  const result = await runNodeGyp(plan.nodeGyp ?? ['node-gyp'], args, native, env);
   if (result.status !== 0) {
     const tail = result.output.trim().split('\n').slice(-15);
     for (const line of tail) print(`  | ${line}`);
@@ -316,7 +318,7 @@ export async function buildAccelerator(print: (line: string) => void, env: Env =
         : `node-gyp failed with status ${result.status} (its last lines are above)`,
     );
   }
-  const path = join(root, 'build', 'Release', ACCELERATOR_FILE);
+  const path = join(native, 'build', 'Release', ACCELERATOR_FILE);
   const loaded = loadAcceleratorFile(path, false);
   if (loaded.accelerator === null || !(await passesFormatCheck(loaded.accelerator))) {
     throw new AcceleratorBuildError(`built ${path}, but it does not match crypto.pbkdf2, so it will not be used`);

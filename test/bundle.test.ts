@@ -12,7 +12,7 @@ import { createRequestDecryptor, createRequestEncryptor } from '../src';
 import { vectors } from './helpers';
 
 const ROOT = join(__dirname, '..');
-const ACCELERATOR = join(ROOT, 'build', 'Release', 'pbkdf2_sha512.node');
+const ACCELERATOR = join(ROOT, 'native', 'build', 'Release', 'pbkdf2_sha512.node');
 const LIMIT_BYTES = 150 * 1024;
 // What the light entries must leave out: node-jose and what it brings.
 const HEAVY = /node_modules[\\/](node-jose|node-forge|lodash|pako)[\\/]/;

@@ -243,7 +243,7 @@ describe('request-crypto accelerator', () => {
 
   it('status says the package build is used, and where it is (or that FIPS mode keeps it off)', () => {
     const result = cli(['accelerator', 'status'], undefined, env({}));
-    const built = join(ROOT, 'build', 'Release', 'pbkdf2_sha512.node');
+    const built = join(ROOT, 'native', 'build', 'Release', 'pbkdf2_sha512.node');
     // A suite run in FIPS mode passes it on to the child through the OpenSSL configuration.
     const stdout =
       getFips() === 1
@@ -266,7 +266,7 @@ describe('request-crypto accelerator', () => {
 
   it('build names each missing prerequisite and builds nothing', () => {
     const emptyPath = mkdtempSync(join(tmpdir(), 'request-crypto-no-tools-'));
-    const built = join(ROOT, 'build', 'Release', 'pbkdf2_sha512.node');
+    const built = join(ROOT, 'native', 'build', 'Release', 'pbkdf2_sha512.node');
     const before = existsSync(built) ? statSync(built).mtimeMs : undefined;
     try {
       const result = cli(['accelerator', 'build'], undefined, { ...env({}), PATH: emptyPath, CC: '', CXX: '', PYTHON: '' });

@@ -11,7 +11,7 @@ import type * as loader from '../src/legacy/pbkdf2-sha512';
 import { keyDerivationBackend, pbkdf2Sha512 } from '../src/legacy/pbkdf2-sha512';
 import { vectors } from './helpers';
 
-const ACCELERATOR_PATH = join(__dirname, '..', 'build', 'Release', 'pbkdf2_sha512.node');
+const ACCELERATOR_PATH = join(__dirname, '..', 'native', 'build', 'Release', 'pbkdf2_sha512.node');
 
 interface Accelerator {
   derive(...args: unknown[]): Promise<Buffer>;

@@ -41,7 +41,7 @@ export interface KeyDerivationStatus {
 export const ACCELERATOR_ENV = 'REQUEST_CRYPTO_ACCELERATOR';
 /** The environment variable that turns the accelerator off when set to `0`. */
 export const NATIVE_ENV = 'REQUEST_CRYPTO_NATIVE';
-/** The accelerator's file name, as node-gyp builds it under `build/Release`. */
+/** The accelerator's file name, as node-gyp builds it under `native/build/Release`. */
 export const ACCELERATOR_FILE = 'pbkdf2_sha512.node';
 
 // The accelerator's own bounds (it refuses more); the format uses 32, 64 and 10,000.
@@ -56,8 +56,8 @@ const FORMAT_ITERATIONS = 10_000;
  * bundle's folder, so the path points nowhere and the fallback is used, never a wrong file.
  */
 export function packageAcceleratorPath(): string | undefined {
-  // src/legacy and lib/legacy sit two levels below the package root, where node-gyp builds.
-  return typeof __dirname === 'string' ? join(__dirname, '..', '..', 'build', 'Release', ACCELERATOR_FILE) : undefined;
+  // src/legacy and lib/legacy sit two levels below the package root; node-gyp builds in native/.
+  return typeof __dirname === 'string' ? join(__dirname, '..', '..', 'native', 'build', 'Release', ACCELERATOR_FILE) : undefined;
 }
 
 /** True when FIPS mode is on: then every derivation must go through OpenSSL's providers. */
