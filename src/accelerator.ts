@@ -42,6 +42,7 @@ export interface Prerequisite {
 
 /** What the build will run with. */
 export interface BuildPlan {
+  /** Each prerequisite, in the order they are printed. */
   prerequisites: Prerequisite[];
   /** The node-gyp command (program and arguments before `rebuild`), when one was found. */
   nodeGyp?: string[];
@@ -243,12 +244,15 @@ const median = (values: number[]): number => {
 export interface SpeedUp {
   /** Median over the rounds of (crypto.pbkdf2 time / accelerator time). */
   ratio: number;
-  /** The lowest and highest per-round ratio: how noisy the machine was. */
+  /** The lowest per-round ratio: with {@link SpeedUp.highest}, how noisy the machine was. */
   lowest: number;
+  /** The highest per-round ratio. */
   highest: number;
-  /** Median milliseconds per derivation. */
+  /** Median milliseconds per derivation on the accelerator. */
   acceleratorMs: number;
+  /** Median milliseconds per derivation on `crypto.pbkdf2`. */
   nodeCryptoMs: number;
+  /** How many interleaved rounds were timed. */
   rounds: number;
 }
 

@@ -36,14 +36,15 @@ Run "request-crypto <command> --help" for one command.`,
   keygen: `Usage: request-crypto keygen --kid K [--bits 2048|3072|4096] [--alg RSA-OAEP|RSA-OAEP-256] --jwks FILE
 
 Makes an RSA key and adds it to the private key set in FILE, creating the file if needed. The file
-is written with mode 0600. Refuses a kid already in the set. Prints the new public key.`,
+is written with mode 0600. Refuses a kid already in the set, and a file that holds public keys.
+When FILE is a symbolic link, the file it points to is updated. Prints the new public key.`,
   public: `Usage: request-crypto public --jwks FILE
 
 Prints the public half of the key set in FILE: what senders need.`,
   remove: `Usage: request-crypto remove --kid K --jwks FILE
 
 Removes the key K from the key set in FILE (for rotation: add the new key, ship the new public
-set, then remove the old key).`,
+set, then remove the old key). When FILE is a symbolic link, the file it points to is updated.`,
   encrypt: `Usage: request-crypto encrypt --jwks FILE --kid K [--format legacy|jwe] [--context k=v]... [--compress] [FILE|-]
 
 Encrypts the JSON in FILE (or stdin) for key K and prints the body. --format defaults to legacy;
