@@ -129,7 +129,21 @@ function nodeGypCache(env: Env): string {
   return join(env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'node-gyp');
 }
 
-function nodeHeaders(env: Env): { prerequisite: Prerequisite; nodedir?: string } {
+/** Where the running Node keeps its headers: the prefixes it was built for and runs from. */
+export interface NodeInstall {
+  /** Folders that may hold `include/node` (node's configured prefix, the folder above its bin/). */
+  prefixes: string[];
+  /** The version the headers must match, as `v20.1.2`. */
+  version: string;
+}
+
+function thisNode(): NodeInstall {
+  const configured = (process.config.variables as Record<string, unknown>)['node_prefix'];
+  const prefixes = [...(typeof configured === 'string' ? [configured] : []), dirname(dirname(process.execPath))];
+  return { prefixes: [...new Set(prefixes)], version: process.version };
+}
+
+function nodeHeaders(env: Env, node: NodeInstall): { prerequisite: Prerequisite; nodedir?: string } {
   const name = 'Node headers';
   const given = env['npm_config_nodedir'];
   if (given !== undefined && given !== '') {
@@ -137,24 +151,22 @@ function nodeHeaders(env: Env): { prerequisite: Prerequisite; nodedir?: string }
       ? { prerequisite: { name, state: 'ok', detail: `npm_config_nodedir=${given}` }, nodedir: given }
       : { prerequisite: { name, state: 'missing', detail: `npm_config_nodedir=${given} has no include/node/node_api.h` } };
   }
-  const configured = (process.config.variables as Record<string, unknown>)['node_prefix'];
-  const prefixes = [typeof configured === 'string' ? configured : undefined, dirname(dirname(process.execPath))];
-  for (const prefix of prefixes) {
+  for (const prefix of node.prefixes) {
     // Headers of another Node version would build a module this Node may refuse to load.
-    if (prefix !== undefined && hasHeaders(prefix) && headerVersion(prefix) === process.version) {
-      return { prerequisite: { name, state: 'ok', detail: `${join(prefix, 'include', 'node')} (${process.version})` }, nodedir: prefix };
+    if (hasHeaders(prefix) && headerVersion(prefix) === node.version) {
+      return { prerequisite: { name, state: 'ok', detail: `${join(prefix, 'include', 'node')} (${node.version})` }, nodedir: prefix };
     }
   }
-  const cached = join(nodeGypCache(env), process.version.slice(1));
+  const cached = join(nodeGypCache(env), node.version.slice(1));
   if (hasHeaders(cached)) return { prerequisite: { name, state: 'ok', detail: `node-gyp's cache, ${cached}` } };
-  const looked = [...new Set(prefixes.filter((p): p is string => p !== undefined).map((p) => join(p, 'include', 'node')))];
+  const looked = node.prefixes.map((p) => join(p, 'include', 'node'));
   return {
     prerequisite: {
       name,
       state: 'network',
       detail:
         `not on this machine (looked in ${[...looked, cached].join(', ')}); node-gyp will download them for Node ` +
-        `${process.version}, which needs the network (or install them, e.g. your distribution's nodejs headers package, ` +
+        `${node.version}, which needs the network (or install them, e.g. your distribution's nodejs headers package, ` +
         'and set npm_config_nodedir)',
     },
   };
@@ -187,8 +199,11 @@ function resolveNodeGyp(env: Env): string[] | undefined {
   return onPath === undefined ? undefined : [onPath];
 }
 
-/** Checks everything node-gyp needs to build the accelerator here, without building anything. */
-export function planBuild(env: Env = process.env): BuildPlan {
+/**
+ * Checks everything node-gyp needs to build the accelerator here, without building anything.
+ * `node` describes the Node to build for (the running one unless a test says otherwise).
+ */
+export function planBuild(env: Env = process.env, node: NodeInstall = thisNode()): BuildPlan {
   const prerequisites: Prerequisite[] = [];
   const nodeGyp = resolveNodeGyp(env);
   prerequisites.push(
@@ -205,7 +220,7 @@ export function planBuild(env: Env = process.env): BuildPlan {
     prerequisites.push(tool('make', 'make', env, 'install make'));
   }
   prerequisites.push(python(env));
-  const headers = nodeHeaders(env);
+  const headers = nodeHeaders(env, node);
   prerequisites.push(headers.prerequisite);
   return { prerequisites, ...(nodeGyp === undefined ? {} : { nodeGyp }), ...(headers.nodedir === undefined ? {} : { nodedir: headers.nodedir }) };
 }
