@@ -282,7 +282,7 @@ async function run(argv: string[], io: CliIo): Promise<void> {
         throw new UsageError('--context and --compress need --format jwe');
       }
       const encryptor = await createRequestEncryptor(readJwks(required(values.jwks, '--jwks')) as never);
-      const text = await readInput(positionals, io, 'input');
+      const text = await readInput(positionals, io, 'payload');
       let payload: unknown;
       try {
         payload = JSON.parse(text);
