@@ -194,7 +194,7 @@ static napi_value derive_async(napi_env env, napi_callback_info info) {
   return promise;
 }
 
-/* deriveSync(...): Buffer. Used only by the loader's self-check, with a few iterations. */
+/* deriveSync(...): Buffer. Used only by the loader's self-checks (keyDerivationBackend() runs one at 10,000). */
 static napi_value derive_sync(napi_env env, napi_callback_info info) {
   napi_value result = NULL;
   job_t *job = new_job(env, info);
