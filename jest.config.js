@@ -8,5 +8,5 @@ module.exports = {
   // Fails every test file whose process is not in FIPS mode when REQUEST_CRYPTO_EXPECT_FIPS=1.
   setupFiles: ['<rootDir>/test/fips-setup.ts'],
   // The examples import the package by name, as users do.
-  moduleNameMapper: { '^request-crypto$': '<rootDir>/src' },
+  moduleNameMapper: { '^request-crypto$': '<rootDir>/src', '^request-crypto/(kms|pkcs11|receiver|sender)$': '<rootDir>/src/$1' },
 };

@@ -186,11 +186,21 @@ function typed(err: unknown): RequestCryptoError {
 }
 
 /**
+ * Builds a decryptor for a set whose private keys are elsewhere (a KMS, an HSM): the set may hold
+ * public keys only, and `unwrapKey` does the private-key operation. Rejects with
+ * `InvalidJwksError` for a set it cannot use, `InvalidArgumentError` for bad options.
+ */
+export function createRequestDecryptor(
+  jwks: PublicJWKS | PrivateJWKS | string,
+  options: DecryptorOptions & { unwrapKey: UnwrapKey },
+): Promise<Decryptor>;
+/**
  * Builds a decryptor for a private JWKS (an object, or its JSON text). Rejects with
  * `InvalidJwksError` for a set it cannot use, `InvalidArgumentError` for bad options.
  */
+export function createRequestDecryptor(privateJWKS: PrivateJWKS | string, options?: DecryptorOptions): Promise<Decryptor>;
 export async function createRequestDecryptor(
-  privateJWKS: PrivateJWKS | string,
+  privateJWKS: PublicJWKS | PrivateJWKS | string,
   options: DecryptorOptions = {},
 ): Promise<Decryptor> {
   const limits: Limits = {

@@ -1,0 +1,187 @@
+/**
+ * `request-crypto/kms`: the receiver's private keys stay in AWS KMS.
+ *
+ * An asymmetric KMS key with key usage `ENCRYPT_DECRYPT` (`RSA_2048`, `RSA_3072` or `RSA_4096`)
+ * decrypts `RSAES_OAEP_SHA_1` (JWE `RSA-OAEP`) and `RSAES_OAEP_SHA_256` (`RSA-OAEP-256`): exactly
+ * the one private-key operation of a body. This entry gives the decryptor that operation as its
+ * `unwrapKey`, and builds the public set to ship to senders from the keys' public halves.
+ *
+ * ```ts
+ * import { KMSClient } from '@aws-sdk/client-kms';
+ * import { createRequestDecryptor } from 'request-crypto/receiver';
+ * import { createKmsKeyUnwrapper, kmsPublicJWKS } from 'request-crypto/kms';
+ *
+ * const client = new KMSClient({});
+ * const keyIds = { kibana1: 'arn:aws:kms:eu-west-1:111122223333:key/…' };
+ * const decryptor = await createRequestDecryptor(await kmsPublicJWKS({ client, keyIds }), {
+ *   unwrapKey: createKmsKeyUnwrapper({ client, keyIds }),
+ * });
+ * ```
+ *
+ * `@aws-sdk/client-kms` is an optional peer dependency: install it to use this entry (Lambda's
+ * Node.js runtimes include it). It is loaded by the functions here, on their first call, and by
+ * nothing else in this package.
+ *
+ * @packageDocumentation
+ */
+import { createPublicKey } from 'node:crypto';
+
+import type * as KmsSdk from '@aws-sdk/client-kms';
+import type { EncryptionAlgorithmSpec, GetPublicKeyCommandOutput, KMSClient } from '@aws-sdk/client-kms';
+
+import { InvalidArgumentError } from './errors';
+import { isMissingModule, kidMap, missingPeer, rsaPublicJwk, wrapAlgorithmOption } from './keys/custody';
+import { isWrapAlgorithm, type WrapAlgorithm } from './keys/keyset';
+import type { UnwrapKey, UnwrapKeyRequest } from './keys/unwrap';
+import type { PublicJWK, PublicJWKS } from './types';
+
+export type { UnwrapKey, UnwrapKeyRequest } from './keys/unwrap';
+export type { WrapAlgorithm } from './keys/keyset';
+
+const SDK = '@aws-sdk/client-kms';
+
+/** The KMS `EncryptionAlgorithm` for each JWE key-wrapping algorithm. */
+export const KMS_ENCRYPTION_ALGORITHMS: Readonly<Record<WrapAlgorithm, EncryptionAlgorithmSpec>> = Object.freeze({
+  'RSA-OAEP': 'RSAES_OAEP_SHA_1',
+  'RSA-OAEP-256': 'RSAES_OAEP_SHA_256',
+});
+
+/** Options of {@link createKmsKeyUnwrapper}. */
+export interface KmsKeyUnwrapperOptions {
+  /**
+   * A `KMSClient` of `@aws-sdk/client-kms`, set up as you want it: region, credentials, retries
+   * (`maxAttempts`; throttled calls are retried by the client), timeouts.
+   */
+  client: KMSClient;
+  /**
+   * Each kid of the decryptor's set, mapped to its KMS key: a key ID, key ARN, alias name or alias
+   * ARN. A body for a kid not in this map is refused without calling KMS.
+   */
+  keyIds: Readonly<Record<string, string>>;
+  /**
+   * Called with KMS's error whenever a `Decrypt` call fails (access denied, throttled past the
+   * client's retries, key disabled, invalid ciphertext…), for your logs. The decryptor itself
+   * reports every such body as `ERR_DECRYPTION_FAILED` and nothing more, like any forged body.
+   */
+  onError?: (error: unknown, request: { kid: string; alg: WrapAlgorithm; keyId: string }) => void;
+}
+
+/** Options of {@link kmsPublicJWKS}. */
+export interface KmsPublicJwksOptions {
+  /** A `KMSClient` of `@aws-sdk/client-kms`. */
+  client: KMSClient;
+  /** Each kid of the set to build, mapped to its KMS key (key ID, key ARN, alias name or alias ARN). */
+  keyIds: Readonly<Record<string, string>>;
+  /**
+   * The key-wrapping algorithm every key of the set declares, so the one senders use:
+   * `RSA-OAEP` (the default, and the only one `@elastic/request-crypto` 2.0.3 can use) or
+   * `RSA-OAEP-256`. Each KMS key must list the matching `EncryptionAlgorithms`.
+   */
+  alg?: WrapAlgorithm;
+}
+
+let loaded: typeof KmsSdk | undefined;
+
+/** The SDK's command classes, required on first use so that nothing else ever loads the SDK. */
+function sdk(): typeof KmsSdk {
+  if (loaded !== undefined) return loaded;
+  try {
+    loaded = require('@aws-sdk/client-kms') as typeof KmsSdk;
+  } catch (err) {
+    if (isMissingModule(err, SDK)) throw missingPeer('request-crypto/kms', SDK);
+    throw err;
+  }
+  return loaded;
+}
+
+function checkClient(client: unknown): KMSClient {
+  if (typeof client !== 'object' || client === null || typeof (client as { send?: unknown }).send !== 'function') {
+    throw new InvalidArgumentError('invalid argument: client must be a KMSClient of @aws-sdk/client-kms');
+  }
+  return client as KMSClient;
+}
+
+/**
+ * An `unwrapKey` for `createRequestDecryptor` that asks AWS KMS to decrypt each body's wrapped
+ * key: one `Decrypt` call per body, with `KeyId` from `keyIds[kid]` and the `EncryptionAlgorithm`
+ * that matches the body's `alg`. The private key never leaves KMS. The caller needs
+ * `kms:Decrypt` on those keys only.
+ *
+ * Throws `InvalidArgumentError` for bad options or when `@aws-sdk/client-kms` is not installed.
+ * The function it returns rejects for a kid not in `keyIds` and whenever KMS refuses; the
+ * decryptor turns every rejection into `ERR_DECRYPTION_FAILED`, with nothing of KMS's message.
+ */
+export function createKmsKeyUnwrapper(options: KmsKeyUnwrapperOptions): UnwrapKey {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('invalid argument: options must be an object');
+  const client = checkClient(options.client);
+  const keyIds = kidMap('keyIds', options.keyIds);
+  const { onError } = options;
+  if (onError !== undefined && typeof onError !== 'function') throw new InvalidArgumentError('invalid argument: onError must be a function');
+  const { DecryptCommand } = sdk();
+
+  return async ({ kid, alg, encryptedKey }: UnwrapKeyRequest): Promise<Uint8Array> => {
+    const keyId = keyIds.get(kid);
+    // Checked before anything is sent: KMS is never asked about a key it was not given for.
+    if (keyId === undefined) throw new InvalidArgumentError(`no KMS key for kid ${JSON.stringify(kid)}`);
+    if (!isWrapAlgorithm(alg)) throw new InvalidArgumentError('unsupported key-wrapping algorithm');
+    const algorithm = KMS_ENCRYPTION_ALGORITHMS[alg];
+    let plaintext: Uint8Array | undefined;
+    try {
+      ({ Plaintext: plaintext } = await client.send(
+        new DecryptCommand({ KeyId: keyId, CiphertextBlob: encryptedKey, EncryptionAlgorithm: algorithm }),
+      ));
+    } catch (err) {
+      onError?.(err, { kid, alg, keyId });
+      throw err;
+    }
+    if (!(plaintext instanceof Uint8Array)) throw new InvalidArgumentError('KMS returned no plaintext');
+    return plaintext;
+  };
+}
+
+function publicJwkOf(kid: string, keyId: string, alg: WrapAlgorithm, out: GetPublicKeyCommandOutput): PublicJWK {
+  const refuse = (why: string): never => {
+    throw new InvalidArgumentError(`the KMS key of kid ${JSON.stringify(kid)} (${keyId}) ${why}`);
+  };
+  if (out.KeyUsage !== 'ENCRYPT_DECRYPT') refuse(`has key usage ${String(out.KeyUsage)}, not ENCRYPT_DECRYPT`);
+  // KeySpec replaced CustomerMasterKeySpec in 2021; KMS still sends both.
+  const spec = out.KeySpec ?? out.CustomerMasterKeySpec;
+  if (typeof spec !== 'string' || !spec.startsWith('RSA_')) refuse(`is a ${String(spec)} key, not RSA`);
+  const needed = KMS_ENCRYPTION_ALGORITHMS[alg];
+  if (!(out.EncryptionAlgorithms ?? []).includes(needed)) refuse(`does not offer ${needed}, which ${alg} needs`);
+  if (!(out.PublicKey instanceof Uint8Array)) return refuse('has no public key in the GetPublicKey answer');
+  let jwk: { n?: unknown; e?: unknown };
+  try {
+    const key = createPublicKey({ key: Buffer.from(out.PublicKey), format: 'der', type: 'spki' });
+    if (key.asymmetricKeyType !== 'rsa') return refuse('has a public key that is not RSA');
+    jwk = key.export({ format: 'jwk' });
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) throw err;
+    return refuse('has a public key that is not valid SPKI DER');
+  }
+  if (typeof jwk.n !== 'string' || typeof jwk.e !== 'string') return refuse('has a public key that is not RSA');
+  return rsaPublicJwk(kid, alg, Buffer.from(jwk.n, 'base64url'), Buffer.from(jwk.e, 'base64url'));
+}
+
+/**
+ * The public set of KMS keys, to ship to senders and to give `createRequestDecryptor` with
+ * {@link createKmsKeyUnwrapper}: one `GetPublicKey` call per kid (needs `kms:GetPublicKey`), its
+ * SPKI public key turned into a JWK with that kid, `use: 'enc'` and `alg` (default `RSA-OAEP`).
+ * Keys come in the order of `keyIds`.
+ *
+ * Rejects with `InvalidArgumentError` for bad options, a missing `@aws-sdk/client-kms`, or a KMS
+ * key that cannot serve: key usage other than `ENCRYPT_DECRYPT`, not RSA, or without the
+ * encryption algorithm that `alg` needs. A failed `GetPublicKey` call rejects with the SDK's own
+ * error (its `name` says why: `AccessDeniedException`, `NotFoundException`…).
+ */
+export async function kmsPublicJWKS(options: KmsPublicJwksOptions): Promise<PublicJWKS> {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('invalid argument: options must be an object');
+  const client = checkClient(options.client);
+  const keyIds = kidMap('keyIds', options.keyIds);
+  const alg = wrapAlgorithmOption(options.alg);
+  const { GetPublicKeyCommand } = sdk();
+  const keys = await Promise.all(
+    [...keyIds].map(async ([kid, keyId]) => publicJwkOf(kid, keyId, alg, await client.send(new GetPublicKeyCommand({ KeyId: keyId })))),
+  );
+  return { keys };
+}
