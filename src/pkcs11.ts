@@ -1,0 +1,505 @@
+/**
+ * `request-crypto/pkcs11`: the receiver's private keys stay in an HSM (AWS CloudHSM, YubiHSM 2,
+ * Thales Luna, SoftHSM, any token with a PKCS#11 library).
+ *
+ * The token decrypts each body's wrapped key with `CKM_RSA_PKCS_OAEP` (SHA-1 and MGF1-SHA1 for
+ * JWE `RSA-OAEP`, SHA-256 and MGF1-SHA256 for `RSA-OAEP-256`); the private key never leaves it.
+ *
+ * ```ts
+ * import { createRequestDecryptor } from 'request-crypto/receiver';
+ * import { createPkcs11KeyUnwrapper, pkcs11PublicJWKS } from 'request-crypto/pkcs11';
+ *
+ * const token = { library: '/opt/cloudhsm/lib/libcloudhsm_pkcs11.so', tokenLabel: 'hsm1', pin: process.env.HSM_PIN!, keyLabels: { kibana1: 'receiver-1' } };
+ * const unwrapKey = createPkcs11KeyUnwrapper(token);
+ * const decryptor = await createRequestDecryptor(await pkcs11PublicJWKS(token), { unwrapKey });
+ * // on shutdown: await unwrapKey.close();
+ * ```
+ *
+ * `pkcs11js` is an optional peer dependency (a native addon, built with node-gyp when installed):
+ * install it to use this entry. It is loaded by the functions here, on their first call, and by
+ * nothing else in this package.
+ *
+ * @packageDocumentation
+ */
+import { realpathSync } from 'node:fs';
+
+import type * as Pkcs11js from 'pkcs11js';
+
+import { InvalidArgumentError } from './errors';
+import { isMissingModule, kidMap, missingPeer, rsaPublicJwk, wrapAlgorithmOption } from './keys/custody';
+import { isWrapAlgorithm, type WrapAlgorithm } from './keys/keyset';
+import type { UnwrapKey, UnwrapKeyRequest } from './keys/unwrap';
+import type { PublicJWKS } from './types';
+
+export type { UnwrapKey, UnwrapKeyRequest } from './keys/unwrap';
+export type { WrapAlgorithm } from './keys/keyset';
+
+type Pkcs11Module = typeof Pkcs11js;
+type Handle = Buffer;
+
+/** Sessions a {@link createPkcs11KeyUnwrapper} opens unless told otherwise. */
+export const DEFAULT_PKCS11_SESSIONS = 4;
+
+/** Where a token and its keys are. */
+export interface Pkcs11TokenOptions {
+  /** Path of the token's PKCS#11 library (`.so`, `.dylib`, `.dll`). */
+  library: string;
+  /** The label of the token (`CKA_LABEL` of the token, as `softhsm2-util --show-slots` shows it). */
+  tokenLabel: string;
+  /** Each kid, mapped to the `CKA_LABEL` of its RSA key pair on the token. */
+  keyLabels: Readonly<Record<string, string>>;
+}
+
+/** Options of {@link createPkcs11KeyUnwrapper}. */
+export interface Pkcs11KeyUnwrapperOptions extends Pkcs11TokenOptions {
+  /**
+   * The user PIN (`CKU_USER`). Read it from a secret store or the environment, never from code.
+   * It is kept in memory to log in again if the token drops the sessions (a restarted HSM), and it
+   * never appears in an error.
+   */
+  pin: string;
+  /**
+   * How many sessions to open, used one operation at a time each (a PKCS#11 session runs one
+   * operation at a time): at most this many bodies are unwrapped at once, the rest wait.
+   * Default {@link DEFAULT_PKCS11_SESSIONS}.
+   */
+  sessions?: number;
+  /**
+   * Called with the token's error whenever an unwrap fails, for your logs. The decryptor itself
+   * reports every such body as `ERR_DECRYPTION_FAILED` and nothing more, like any forged body.
+   */
+  onError?: (error: unknown, request: { kid: string; alg: WrapAlgorithm; keyLabel: string }) => void;
+}
+
+/** Options of {@link pkcs11PublicJWKS}. */
+export interface Pkcs11PublicJwksOptions extends Pkcs11TokenOptions {
+  /**
+   * The user PIN, if the token shows its public keys only after a login (or has no public key
+   * objects, so the modulus is read from the private key objects).
+   */
+  pin?: string;
+  /**
+   * The key-wrapping algorithm every key of the set declares: `RSA-OAEP` (the default) or
+   * `RSA-OAEP-256` (the token must support OAEP with SHA-256; SoftHSM 2.6 does not).
+   */
+  alg?: WrapAlgorithm;
+}
+
+/** An {@link UnwrapKey} on a PKCS#11 token, with the sessions it holds. */
+export interface Pkcs11KeyUnwrapper extends UnwrapKey {
+  /**
+   * Lets the bodies being unwrapped finish, then closes the sessions (and finalises the library
+   * when nothing else of this package uses it). Later calls reject.
+   */
+  close(): Promise<void>;
+}
+
+// --- The library, loaded once per process and shared -------------------------------------------
+
+let loaded: Pkcs11Module | undefined;
+
+function pkcs11js(): Pkcs11Module {
+  if (loaded !== undefined) return loaded;
+  try {
+    loaded = require('pkcs11js') as Pkcs11Module;
+  } catch (err) {
+    if (isMissingModule(err, 'pkcs11js')) throw missingPeer('request-crypto/pkcs11', 'pkcs11js');
+    throw err;
+  }
+  return loaded;
+}
+
+/** `CKZ_DATA_SPECIFIED`: the OAEP label is given (empty, as JWE's). pkcs11js has no constant for it. */
+const CKZ_DATA_SPECIFIED = 0x00000001;
+
+/** A loaded PKCS#11 library, shared by every user in this process. */
+interface Library {
+  readonly js: Pkcs11Module;
+  readonly pkcs11: Pkcs11js.PKCS11;
+  readonly path: string;
+  users: number;
+  /** False when something else in the process had initialised it: then that finalises it. */
+  readonly ownsInitialize: boolean;
+}
+
+// C_Initialize and C_Finalize act on the whole process: two users of one library must share it.
+const libraries = new Map<string, Library>();
+
+/** The `CKR_…` name of a pkcs11js error, or nothing: other messages are not shown. */
+function ckrOf(err: unknown): string | undefined {
+  const message = err instanceof Error ? err.message : '';
+  return /^CKR_[A-Z0-9_]+$/.test(message) ? message : undefined;
+}
+
+function failed(what: string, err: unknown): InvalidArgumentError {
+  const ckr = ckrOf(err);
+  return new InvalidArgumentError(`PKCS#11: ${what} failed${ckr === undefined ? '' : ` (${ckr})`}`);
+}
+
+function codeOf(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function openLibrary(path: string): Library {
+  const js = pkcs11js();
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    throw new InvalidArgumentError(`PKCS#11: no library at ${path}`);
+  }
+  const known = libraries.get(real);
+  if (known !== undefined) {
+    known.users += 1;
+    return known;
+  }
+  const pkcs11 = new js.PKCS11();
+  try {
+    pkcs11.load(real);
+  } catch (err) {
+    throw failed(`loading the library ${path}`, err);
+  }
+  let ownsInitialize = true;
+  try {
+    // pkcs11js runs C_Decrypt on libuv's worker threads: the library must lock for itself.
+    pkcs11.C_Initialize({ flags: js.CKF_OS_LOCKING_OK });
+  } catch (err) {
+    if (codeOf(err) !== js.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+      pkcs11.close();
+      throw failed(`C_Initialize of ${path}`, err);
+    }
+    ownsInitialize = false;
+  }
+  const library: Library = { js, pkcs11, path: real, users: 1, ownsInitialize };
+  libraries.set(real, library);
+  return library;
+}
+
+function releaseLibrary(library: Library): void {
+  library.users -= 1;
+  if (library.users > 0) return;
+  libraries.delete(library.path);
+  try {
+    if (library.ownsInitialize) library.pkcs11.C_Finalize();
+  } finally {
+    library.pkcs11.close();
+  }
+}
+
+// --- Tokens, sessions, objects -------------------------------------------------------------------
+
+/** A PKCS#11 label is blank-padded to 32 bytes; some tokens pad with NULs. */
+const trimLabel = (label: string): string => label.replace(/[ \0]+$/, '');
+
+function findSlot(library: Library, tokenLabel: string): Handle {
+  const { pkcs11 } = library;
+  let slots: Handle[];
+  try {
+    slots = pkcs11.C_GetSlotList(true).filter((slot) => trimLabel(pkcs11.C_GetTokenInfo(slot).label) === tokenLabel);
+  } catch (err) {
+    throw failed('listing the tokens', err);
+  }
+  if (slots.length === 0) throw new InvalidArgumentError(`PKCS#11: no token labelled ${JSON.stringify(tokenLabel)}`);
+  if (slots.length > 1) throw new InvalidArgumentError(`PKCS#11: more than one token is labelled ${JSON.stringify(tokenLabel)}`);
+  return slots[0]!;
+}
+
+/** Opens a read-only session on the token and, with a PIN, logs the user in. */
+function openSession(library: Library, tokenLabel: string, pin: string | undefined): Handle {
+  const { pkcs11, js } = library;
+  const slot = findSlot(library, tokenLabel);
+  let session: Handle;
+  try {
+    session = pkcs11.C_OpenSession(slot, js.CKF_SERIAL_SESSION);
+  } catch (err) {
+    throw failed(`opening a session on token ${JSON.stringify(tokenLabel)}`, err);
+  }
+  if (pin === undefined) return session;
+  try {
+    pkcs11.C_Login(session, js.CKU_USER, pin);
+  } catch (err) {
+    // The login state belongs to the application, not the session: another session may hold it.
+    if (codeOf(err) !== js.CKR_USER_ALREADY_LOGGED_IN) {
+      closeSession(library, session);
+      throw failed(`logging in to token ${JSON.stringify(tokenLabel)}`, err);
+    }
+  }
+  return session;
+}
+
+function closeSession(library: Library, session: Handle): void {
+  try {
+    library.pkcs11.C_CloseSession(session);
+  } catch {
+    // Already gone with the token: nothing left to close.
+  }
+}
+
+/** The handles of the RSA objects of one class with this label (at most two: enough to see a duplicate). */
+function findRsaObjects(library: Library, session: Handle, objectClass: number, label: string): Handle[] {
+  const { pkcs11, js } = library;
+  pkcs11.C_FindObjectsInit(session, [
+    { type: js.CKA_CLASS, value: objectClass },
+    { type: js.CKA_KEY_TYPE, value: js.CKK_RSA },
+    { type: js.CKA_LABEL, value: label },
+  ]);
+  try {
+    return pkcs11.C_FindObjects(session, 2);
+  } finally {
+    pkcs11.C_FindObjectsFinal(session);
+  }
+}
+
+function attribute(library: Library, session: Handle, object: Handle, type: number): Buffer {
+  const [result] = library.pkcs11.C_GetAttributeValue(session, object, [{ type }]);
+  if (result === undefined || !Buffer.isBuffer(result.value)) throw new InvalidArgumentError('PKCS#11: the token gave no attribute value');
+  return result.value;
+}
+
+/** A private key on the token, ready for C_DecryptInit. */
+interface TokenKey {
+  readonly label: string;
+  handle: Handle;
+  /** Length of the modulus, in bytes: of every wrapped key, and of the output buffer. */
+  readonly modulusBytes: number;
+}
+
+function findPrivateKey(library: Library, session: Handle, kid: string, label: string): TokenKey {
+  const where = `the private key labelled ${JSON.stringify(label)} (kid ${JSON.stringify(kid)})`;
+  let found: Handle[];
+  try {
+    found = findRsaObjects(library, session, library.js.CKO_PRIVATE_KEY, label);
+  } catch (err) {
+    throw failed(`finding ${where}`, err);
+  }
+  if (found.length === 0) throw new InvalidArgumentError(`PKCS#11: the token has no RSA private key labelled ${JSON.stringify(label)} (kid ${JSON.stringify(kid)})`);
+  if (found.length > 1) throw new InvalidArgumentError(`PKCS#11: the token has more than one RSA private key labelled ${JSON.stringify(label)}`);
+  const handle = found[0]!;
+  let canDecrypt: Buffer;
+  let modulus: Buffer;
+  try {
+    canDecrypt = attribute(library, session, handle, library.js.CKA_DECRYPT);
+    modulus = attribute(library, session, handle, library.js.CKA_MODULUS);
+  } catch (err) {
+    throw failed(`reading ${where}`, err);
+  }
+  if (canDecrypt[0] !== 1) throw new InvalidArgumentError(`PKCS#11: ${where} cannot decrypt (CKA_DECRYPT is false)`);
+  const first = modulus.findIndex((byte) => byte !== 0);
+  return { label, handle, modulusBytes: first < 0 ? 0 : modulus.length - first };
+}
+
+/**
+ * The CKR codes after which a new session (and login) may succeed where the old one failed: the
+ * token dropped the session or the login, or a failed operation was left active in it.
+ */
+function sessionLostCodes(js: Pkcs11Module): Set<number> {
+  return new Set([
+    js.CKR_OPERATION_ACTIVE,
+    js.CKR_SESSION_HANDLE_INVALID,
+    js.CKR_SESSION_CLOSED,
+    js.CKR_USER_NOT_LOGGED_IN,
+    js.CKR_DEVICE_REMOVED,
+    js.CKR_TOKEN_NOT_PRESENT,
+    js.CKR_KEY_HANDLE_INVALID,
+    js.CKR_OBJECT_HANDLE_INVALID,
+  ]);
+}
+
+function oaepMechanism(js: Pkcs11Module, alg: WrapAlgorithm): Pkcs11js.Mechanism {
+  const sha256 = alg === 'RSA-OAEP-256';
+  const parameter: Pkcs11js.RsaOAEP = {
+    type: js.CK_PARAMS_RSA_OAEP,
+    hashAlg: sha256 ? js.CKM_SHA256 : js.CKM_SHA_1,
+    mgf: sha256 ? js.CKG_MGF1_SHA256 : js.CKG_MGF1_SHA1,
+    source: CKZ_DATA_SPECIFIED,
+  };
+  return { mechanism: js.CKM_RSA_PKCS_OAEP, parameter };
+}
+
+function checkTokenOptions(options: unknown): asserts options is Pkcs11TokenOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('invalid argument: options must be an object');
+  const { library, tokenLabel } = options as Record<string, unknown>;
+  if (typeof library !== 'string' || library.length === 0) throw new InvalidArgumentError('invalid argument: library must be the path of a PKCS#11 library');
+  if (typeof tokenLabel !== 'string' || tokenLabel.length === 0) throw new InvalidArgumentError('invalid argument: tokenLabel must be a non-empty string');
+}
+
+function checkPin(pin: unknown): string {
+  if (typeof pin !== 'string' || pin.length === 0) throw new InvalidArgumentError('invalid argument: pin must be a non-empty string');
+  return pin;
+}
+
+// --- The unwrapper ------------------------------------------------------------------------------
+
+/**
+ * An `unwrapKey` for `createRequestDecryptor` that has a PKCS#11 token decrypt each body's
+ * wrapped key with `CKM_RSA_PKCS_OAEP` (hash and MGF1 matching the body's `alg`), using the RSA
+ * private key whose `CKA_LABEL` is `keyLabels[kid]`. The private key never leaves the token.
+ *
+ * It loads the library (`C_Initialize` once per process), finds the token by label, opens
+ * `sessions` sessions, logs in as `CKU_USER` and finds every key, all before it returns: a wrong
+ * path, label, PIN or key throws `InvalidArgumentError` here, never per body. Each session runs one
+ * operation at a time; the decryption itself runs off the main thread.
+ *
+ * The function it returns rejects for a kid not in `keyLabels` and whenever the token refuses; the
+ * decryptor turns every rejection into `ERR_DECRYPTION_FAILED`. If the token drops a session
+ * (restarted HSM), the body is tried once more on a new, logged-in session. Call `close()` on
+ * shutdown.
+ */
+export function createPkcs11KeyUnwrapper(options: Pkcs11KeyUnwrapperOptions): Pkcs11KeyUnwrapper {
+  checkTokenOptions(options);
+  const pin = checkPin(options.pin);
+  const { tokenLabel, onError } = options;
+  const labels = kidMap('keyLabels', options.keyLabels);
+  const size = options.sessions ?? DEFAULT_PKCS11_SESSIONS;
+  if (!Number.isInteger(size) || size < 1 || size > 64) throw new InvalidArgumentError('invalid argument: sessions must be an integer from 1 to 64');
+  if (onError !== undefined && typeof onError !== 'function') throw new InvalidArgumentError('invalid argument: onError must be a function');
+
+  const library = openLibrary(options.library);
+  const { js, pkcs11 } = library;
+  const lost = sessionLostCodes(js);
+  const sessions: Array<Handle | undefined> = [];
+  const keys = new Map<string, TokenKey>();
+  try {
+    for (let i = 0; i < size; i += 1) sessions.push(openSession(library, tokenLabel, pin));
+    for (const [kid, label] of labels) keys.set(kid, findPrivateKey(library, sessions[0]!, kid, label));
+  } catch (err) {
+    for (const session of sessions) if (session !== undefined) closeSession(library, session);
+    releaseLibrary(library);
+    throw err;
+  }
+
+  /** Replaces session `index` by a new one, logged in, and finds the keys again from it. */
+  function reopen(index: number): Handle {
+    const old = sessions[index];
+    sessions[index] = undefined;
+    if (old !== undefined) closeSession(library, old);
+    const session = openSession(library, tokenLabel, pin);
+    sessions[index] = session;
+    for (const [kid, key] of keys) key.handle = findPrivateKey(library, session, kid, key.label).handle;
+    return session;
+  }
+
+  // Sessions are handed out one operation at a time; a caller without one waits in line.
+  const idle = sessions.map((_, index) => index);
+  const waiting: Array<(index: number) => void> = [];
+  let busy = 0;
+  let closing: Promise<void> | undefined;
+  let closed: () => void = () => undefined;
+
+  function release(index: number): void {
+    busy -= 1;
+    const next = waiting.shift();
+    if (next !== undefined) {
+      busy += 1;
+      next(index);
+      return;
+    }
+    idle.push(index);
+    if (closing !== undefined && busy === 0) closed();
+  }
+
+  async function decryptOn(session: Handle, key: TokenKey, alg: WrapAlgorithm, encryptedKey: Uint8Array): Promise<Uint8Array> {
+    pkcs11.C_DecryptInit(session, oaepMechanism(js, alg), key.handle);
+    const input = Buffer.from(encryptedKey.buffer, encryptedKey.byteOffset, encryptedKey.byteLength);
+    return pkcs11.C_DecryptAsync(session, input, Buffer.alloc(key.modulusBytes));
+  }
+
+  const unwrap = async ({ kid, alg, encryptedKey }: UnwrapKeyRequest): Promise<Uint8Array> => {
+    if (closing !== undefined) throw new InvalidArgumentError('PKCS#11: the unwrapper is closed');
+    const key = keys.get(kid);
+    // Checked before the token is asked: it never sees a request for a key it was not given for.
+    if (key === undefined) throw new InvalidArgumentError(`no PKCS#11 key for kid ${JSON.stringify(kid)}`);
+    if (!isWrapAlgorithm(alg)) throw new InvalidArgumentError('unsupported key-wrapping algorithm');
+    if (!(encryptedKey instanceof Uint8Array) || encryptedKey.length !== key.modulusBytes) {
+      throw new InvalidArgumentError('the wrapped key is not as long as the modulus');
+    }
+    let index: number;
+    const free = idle.pop();
+    if (free === undefined) {
+      index = await new Promise<number>((resolve) => waiting.push(resolve));
+    } else {
+      busy += 1;
+      index = free;
+    }
+    try {
+      const session = sessions[index] ?? reopen(index);
+      try {
+        return await decryptOn(session, key, alg, encryptedKey);
+      } catch (err) {
+        const code = codeOf(err);
+        if (code === undefined || !lost.has(code)) throw err;
+        return await decryptOn(reopen(index), key, alg, encryptedKey);
+      }
+    } catch (err) {
+      onError?.(err, { kid, alg, keyLabel: key.label });
+      throw err;
+    } finally {
+      release(index);
+    }
+  };
+
+  return Object.assign(unwrap, {
+    close(): Promise<void> {
+      closing ??= new Promise<void>((resolve) => {
+        closed = () => {
+          for (const session of sessions) if (session !== undefined) closeSession(library, session);
+          sessions.length = 0;
+          releaseLibrary(library);
+          resolve();
+        };
+        if (busy === 0) closed();
+      });
+      return closing;
+    },
+  });
+}
+
+// --- The public set -----------------------------------------------------------------------------
+
+/**
+ * The public set of a token's keys, to ship to senders and to give `createRequestDecryptor` with
+ * {@link createPkcs11KeyUnwrapper}: for each kid, `CKA_MODULUS` and `CKA_PUBLIC_EXPONENT` of the
+ * RSA public key object labelled `keyLabels[kid]` (or, if the token keeps none, of the private key
+ * object, whose public members PKCS#11 makes readable), as a JWK with that kid, `use: 'enc'` and
+ * `alg` (default `RSA-OAEP`). Keys come in the order of `keyLabels`.
+ *
+ * Rejects with `InvalidArgumentError` for bad options, a missing `pkcs11js`, a library, token or
+ * key that cannot be found, or a failed login.
+ */
+export async function pkcs11PublicJWKS(options: Pkcs11PublicJwksOptions): Promise<PublicJWKS> {
+  checkTokenOptions(options);
+  const pin = options.pin === undefined ? undefined : checkPin(options.pin);
+  const labels = kidMap('keyLabels', options.keyLabels);
+  const alg = wrapAlgorithmOption(options.alg);
+  const library = openLibrary(options.library);
+  const { js } = library;
+  let session: Handle | undefined;
+  try {
+    session = openSession(library, options.tokenLabel, pin);
+    const keys = [];
+    for (const [kid, label] of labels) {
+      const where = `the key labelled ${JSON.stringify(label)} (kid ${JSON.stringify(kid)})`;
+      let object: Handle;
+      let modulus: Buffer;
+      let exponent: Buffer;
+      try {
+        const publicKeys = findRsaObjects(library, session, js.CKO_PUBLIC_KEY, label);
+        const found = publicKeys.length > 0 ? publicKeys : findRsaObjects(library, session, js.CKO_PRIVATE_KEY, label);
+        if (found.length === 0) throw new InvalidArgumentError(`PKCS#11: the token has no RSA key labelled ${JSON.stringify(label)} (kid ${JSON.stringify(kid)})`);
+        if (found.length > 1) throw new InvalidArgumentError(`PKCS#11: the token has more than one RSA key labelled ${JSON.stringify(label)}`);
+        object = found[0]!;
+        modulus = attribute(library, session, object, js.CKA_MODULUS);
+        exponent = attribute(library, session, object, js.CKA_PUBLIC_EXPONENT);
+      } catch (err) {
+        if (err instanceof InvalidArgumentError) throw err;
+        throw failed(`reading ${where}`, err);
+      }
+      keys.push(rsaPublicJwk(kid, alg, modulus, exponent));
+    }
+    return { keys };
+  } finally {
+    if (session !== undefined) closeSession(library, session);
+    releaseLibrary(library);
+  }
+}
