@@ -15,6 +15,7 @@ import { createRequestDecryptor } from './decryptor';
 import { createRequestEncryptor, type BodyFormat } from './encryptor';
 import { InvalidArgumentError, MissingKidError, RequestCryptoError } from './errors';
 import { ALLOWED_MODULI, createJWKManager } from './keys/jwk';
+import { CUSTODY_PUBLIC_USAGE, custodyPublic, isCustodyPublic } from './custody-cli';
 import type { JWKS, PrivateJWKS } from './types';
 
 const USAGE: Record<string, string> = {
@@ -23,6 +24,7 @@ const USAGE: Record<string, string> = {
 Commands:
   keygen   --kid K [--bits N] [--alg A] --jwks FILE   add a new key to a private key set (file mode 0600)
   public   --jwks FILE                                 print the public key set
+  public   --kms KEY_ID --kid K | --pkcs11-library …   print the public set of keys in AWS KMS or an HSM
   remove   --kid K --jwks FILE                         remove a key from a key set
   encrypt  --jwks FILE --kid K [--format F] [--context k=v]... [--compress] [FILE|-]
   decrypt  --jwks FILE [--max-age S] [--context k=v]... [FILE|-]
@@ -39,8 +41,9 @@ Makes an RSA key and adds it to the private key set in FILE, creating the file i
 is written with mode 0600. Refuses a kid already in the set, and a file that holds public keys.
 When FILE is a symbolic link, the file it points to is updated. Prints the new public key.`,
   public: `Usage: request-crypto public --jwks FILE
+${CUSTODY_PUBLIC_USAGE}
 
-Prints the public half of the key set in FILE: what senders need.`,
+With --jwks, prints the public half of the key set in FILE. The set printed is what senders need.`,
   remove: `Usage: request-crypto remove --kid K --jwks FILE
 
 Removes the key K from the key set in FILE (for rotation: add the new key, ship the new public
@@ -212,6 +215,10 @@ async function run(argv: string[], io: CliIo): Promise<void> {
   if (command === '--version' || command === '-v') {
     io.stdout(`${version()}\n`);
     return;
+  }
+  // Keys in AWS KMS or on a PKCS#11 token: options of their own (src/custody-cli.ts).
+  if (command === 'public' && isCustodyPublic(rest)) {
+    return custodyPublic(rest, { ...io, usage: (message) => new UsageError(message), help: USAGE.public! });
   }
   const allowed = ALLOWED[command];
   if (allowed === undefined) throw new UsageError(`unknown command ${JSON.stringify(command)} (see --help)`);

@@ -30,15 +30,14 @@ import type * as KmsSdk from '@aws-sdk/client-kms';
 import type { EncryptionAlgorithmSpec, GetPublicKeyCommandOutput, KMSClient } from '@aws-sdk/client-kms';
 
 import { InvalidArgumentError } from './errors';
-import { isMissingModule, kidMap, missingPeer, rsaPublicJwk, wrapAlgorithmOption } from './keys/custody';
+import { kidMap, rsaPublicJwk, wrapAlgorithmOption } from './keys/custody';
+import { loadKmsSdk } from './keys/kms-sdk';
 import { isWrapAlgorithm, type WrapAlgorithm } from './keys/keyset';
 import type { UnwrapKey, UnwrapKeyRequest } from './keys/unwrap';
 import type { PublicJWK, PublicJWKS } from './types';
 
 export type { UnwrapKey, UnwrapKeyRequest } from './keys/unwrap';
 export type { WrapAlgorithm } from './keys/keyset';
-
-const SDK = '@aws-sdk/client-kms';
 
 /** The KMS `EncryptionAlgorithm` for each JWE key-wrapping algorithm. */
 export const KMS_ENCRYPTION_ALGORITHMS: Readonly<Record<WrapAlgorithm, EncryptionAlgorithmSpec>> = Object.freeze({
@@ -80,19 +79,8 @@ export interface KmsPublicJwksOptions {
   alg?: WrapAlgorithm;
 }
 
-let loaded: typeof KmsSdk | undefined;
-
 /** The SDK's command classes, required on first use so that nothing else ever loads the SDK. */
-function sdk(): typeof KmsSdk {
-  if (loaded !== undefined) return loaded;
-  try {
-    loaded = require('@aws-sdk/client-kms') as typeof KmsSdk;
-  } catch (err) {
-    if (isMissingModule(err, SDK)) throw missingPeer('request-crypto/kms', SDK);
-    throw err;
-  }
-  return loaded;
-}
+const sdk = (): typeof KmsSdk => loadKmsSdk('request-crypto/kms');
 
 function checkClient(client: unknown): KMSClient {
   if (typeof client !== 'object' || client === null || typeof (client as { send?: unknown }).send !== 'function') {

@@ -115,7 +115,7 @@ describePkcs11('request-crypto/pkcs11 on SoftHSM2', () => {
       { label: 'private-only', dropPublic: true },
       { label: 'twin' },
       { label: 'twin' },
-    ], { tokenLabel: 'request-crypto-test' });
+    ], 'request-crypto-test');
     js = jest.requireActual<typeof Pkcs11js>('pkcs11js');
   }, 60_000);
 

@@ -6,8 +6,6 @@
 // SoftHSM must be installed (Debian package softhsm2; .ci/run installs it). When it is not, these
 // tests fail; REQUEST_CRYPTO_SKIP_PKCS11=1, and only that, skips them.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** The SoftHSM2 PKCS#11 library of Debian's package (override with SOFTHSM2_LIBRARY). */
@@ -40,7 +38,7 @@ export interface SoftHsmToken {
   readonly pin: string;
   /** The environment for a child process to find the token. */
   readonly env: NodeJS.ProcessEnv;
-  /** Deletes the token (and its own folder, if it has one). */
+  /** Deletes the token. */
   remove(): void;
 }
 
@@ -79,23 +77,13 @@ try {
 }`;
 
 /**
- * Initialises a token with softhsm2-util and generates `keys` inside it.
- *
- * By default the token goes where SOFTHSM2_CONF points in this process, which test/global-setup.ts
- * set for every jest worker (SoftHSM reads it at C_Initialize; a test cannot set it, see there).
- * With `ownConfiguration`, for tokens used only by child processes, it gets a configuration and
- * folder of its own, passed to the children in `env`.
+ * Initialises a token with softhsm2-util and generates `keys` inside it, where SOFTHSM2_CONF
+ * points: test/global-setup.ts set it for every jest worker and the processes they start (SoftHSM
+ * reads it at C_Initialize; a test cannot set it, see there). Each test file uses its own token
+ * label; tokens of other files in the same folder do not matter.
  */
-export function createSoftHsmToken(keys: TokenKeySpec[], options: { tokenLabel: string; ownConfiguration?: boolean }): SoftHsmToken {
-  const { tokenLabel } = options;
-  let conf = process.env['SOFTHSM2_CONF'];
-  let dir: string | undefined;
-  if (options.ownConfiguration === true) {
-    dir = mkdtempSync(join(tmpdir(), 'request-crypto-softhsm-'));
-    mkdirSync(join(dir, 'tokens'));
-    conf = join(dir, 'softhsm2.conf');
-    writeFileSync(conf, `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
-  }
+export function createSoftHsmToken(keys: TokenKeySpec[], tokenLabel: string): SoftHsmToken {
+  const conf = process.env['SOFTHSM2_CONF'];
   if (conf === undefined) throw new Error('SOFTHSM2_CONF is not set: run the tests with jest, whose globalSetup (test/global-setup.ts) sets it');
   const pin = '246810';
   const env = { ...process.env, SOFTHSM2_CONF: conf };
@@ -111,9 +99,6 @@ export function createSoftHsmToken(keys: TokenKeySpec[], options: { tokenLabel: 
     tokenLabel,
     pin,
     env,
-    remove: () => {
-      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-      else execFileSync('softhsm2-util', ['--delete-token', '--token', tokenLabel], { env, stdio: 'pipe' });
-    },
+    remove: () => execFileSync('softhsm2-util', ['--delete-token', '--token', tokenLabel], { env, stdio: 'pipe' }),
   };
 }
