@@ -1,16 +1,24 @@
 /**
  * An AWS Lambda receiver behind API Gateway (REST or HTTP API, proxy integration).
  *
- * The private key set is loaded once per container, from `PRIVATE_JWKS` (its JSON text) or
- * `PRIVATE_JWKS_FILE` (a path), and reused by every invocation. Each decrypted payload goes to
- * `onPayload`, the one function you replace; the response never carries the payload, because
- * whoever posts the body (the browser that carries it, a proxy, an access log) must not read it.
+ * The keys are loaded once per container and reused by every invocation, from the environment:
+ * - `KMS_KEY_IDS`: the private keys stay in AWS KMS. JSON mapping each kid to a KMS key ID or ARN,
+ *   `{ "kibana1": "arn:aws:kms:…:key/…" }`. The public set is read from KMS (`kms:GetPublicKey`)
+ *   and each body costs one KMS `Decrypt` call (`kms:Decrypt`); `KMS_ALG` (`RSA-OAEP`, the
+ *   default, or `RSA-OAEP-256`) is the algorithm the public set declares. Needs
+ *   `@aws-sdk/client-kms`, which Lambda's Node.js runtimes include.
+ * - otherwise `PRIVATE_JWKS` (the private set's JSON text) or `PRIVATE_JWKS_FILE` (a path).
+ *
+ * Each decrypted payload goes to `onPayload`, the one function you replace; the response never
+ * carries the payload, because whoever posts the body (the browser that carries it, a proxy, an
+ * access log) must not read it.
  *
  * Responses:
  * - 202, empty body: the payload was decrypted and `onPayload` finished without throwing.
  * - 400 `{ "error": "<code>" }`: a bad body, whatever the reason (any `RequestCryptoError`, so
  *   codes added to the decryptor later are 400 too); 413 for `ERR_BODY_TOO_LARGE`.
- * - 500 `{ "error": "ERR_RECEIVER_NOT_CONFIGURED" }`: the key set cannot be loaded.
+ * - 500 `{ "error": "ERR_RECEIVER_NOT_CONFIGURED" }`: the keys cannot be loaded (no key set, or
+ *   KMS refused `GetPublicKey`); tried again on the next invocation.
  * - 500 `{ "error": "ERR_RECEIVER_FAILED" }`: `onPayload` threw something other than a
  *   `RequestCryptoError`. The error goes to the function's log, never into the response.
  */
@@ -25,6 +33,8 @@ import {
   type DecryptorOptions,
   type Decryptor,
   type PrivateJWKS,
+  type PublicJWKS,
+  type UnwrapKey,
 } from 'request-crypto';
 
 /** The members of an API Gateway proxy event this handler reads. */
@@ -61,6 +71,17 @@ export interface HandlerOptions {
   onPayload?: PayloadHandler;
 }
 
+/** Keys whose private halves are elsewhere (a KMS): the public set, and the private operation. */
+export interface KeysOutsideTheProcess {
+  /** The public set: what senders encrypt for. */
+  publicJWKS: PublicJWKS;
+  /** Decrypts a body's wrapped key where the private key is (one KMS call per body). */
+  unwrapKey: UnwrapKey;
+}
+
+/** What {@link createHandler} loads: a private set (object or JSON text), or keys kept outside. */
+export type ReceiverKeys = PrivateJWKS | string | KeysOutsideTheProcess;
+
 let warnedAboutDrop = false;
 
 /**
@@ -84,9 +105,11 @@ const json = (statusCode: number, value: unknown): ProxyResult => ({
 const refusal = (err: RequestCryptoError): ProxyResult =>
   json(err.code === ERROR_CODES.BODY_TOO_LARGE ? 413 : 400, { error: err.code });
 
-/** Builds a handler that calls `loadJwks` once per container, on its first invocation. */
+const isOutside = (keys: ReceiverKeys): keys is KeysOutsideTheProcess => typeof keys === 'object' && 'unwrapKey' in keys;
+
+/** Builds a handler that calls `loadKeys` once per container, on its first invocation. */
 export function createHandler(
-  loadJwks: () => PrivateJWKS | string,
+  loadKeys: () => ReceiverKeys | Promise<ReceiverKeys>,
   options: HandlerOptions = {},
 ): (event: ProxyEvent) => Promise<ProxyResult> {
   const { maxBodyBytes, maxAgeSeconds, onPayload = dropPayload } = options;
@@ -99,11 +122,16 @@ export function createHandler(
   return async (event) => {
     let ready: Decryptor;
     try {
-      decryptor ??= createRequestDecryptor(loadJwks(), decryptorOptions);
+      decryptor ??= (async () => {
+        const keys = await loadKeys();
+        return isOutside(keys)
+          ? createRequestDecryptor(keys.publicJWKS, { ...decryptorOptions, unwrapKey: keys.unwrapKey })
+          : createRequestDecryptor(keys, decryptorOptions);
+      })();
       ready = await decryptor;
     } catch (err) {
       decryptor = undefined; // let the next invocation try again
-      console.error('lambda-receiver: cannot load the private key set:', err);
+      console.error('lambda-receiver: cannot load the keys:', err);
       return json(500, { error: 'ERR_RECEIVER_NOT_CONFIGURED' });
     }
 
@@ -136,11 +164,44 @@ export function createHandler(
 }
 
 /**
+ * The keys in AWS KMS named by `KMS_KEY_IDS` (see the top of this file). The region and
+ * credentials are the function's own (its execution role needs `kms:GetPublicKey` and
+ * `kms:Decrypt` on those keys, and nothing else).
+ */
+async function keysInKms(keyIdsJson: string): Promise<KeysOutsideTheProcess> {
+  let keyIds: Record<string, string>;
+  try {
+    keyIds = JSON.parse(keyIdsJson) as Record<string, string>;
+  } catch {
+    throw new Error('KMS_KEY_IDS is not JSON: give {"<kid>": "<KMS key ID or ARN>", ...}');
+  }
+  const alg = process.env.KMS_ALG ?? 'RSA-OAEP';
+  if (alg !== 'RSA-OAEP' && alg !== 'RSA-OAEP-256') throw new Error('KMS_ALG must be RSA-OAEP or RSA-OAEP-256');
+  // Loaded only here, so that a receiver holding its own keys needs no AWS SDK.
+  const { KMSClient } = await import('@aws-sdk/client-kms');
+  const { createKmsKeyUnwrapper, kmsPublicJWKS } = await import('request-crypto/kms');
+  const client = new KMSClient({});
+  return {
+    publicJWKS: await kmsPublicJWKS({ client, keyIds, alg }),
+    unwrapKey: createKmsKeyUnwrapper({
+      client,
+      keyIds,
+      // A KMS failure answers 400 ERR_DECRYPTION_FAILED like a forged body; the log says which.
+      onError: (err, { kid }) => console.error(`lambda-receiver: KMS Decrypt for kid ${kid} failed:`, (err as Error).name),
+    }),
+  };
+}
+
+/** The receiver's keys from the environment: `KMS_KEY_IDS`, else `PRIVATE_JWKS` or `PRIVATE_JWKS_FILE`. */
+export async function loadKeysFromEnvironment(): Promise<ReceiverKeys> {
+  if (process.env.KMS_KEY_IDS) return keysInKms(process.env.KMS_KEY_IDS);
+  if (process.env.PRIVATE_JWKS) return process.env.PRIVATE_JWKS;
+  if (process.env.PRIVATE_JWKS_FILE) return readFileSync(process.env.PRIVATE_JWKS_FILE, 'utf8');
+  throw new Error('set KMS_KEY_IDS, PRIVATE_JWKS or PRIVATE_JWKS_FILE');
+}
+
+/**
  * The Lambda entry point. Pass your own `onPayload` here (store the payload, queue it, ...); this
  * one uses {@link dropPayload}.
  */
-export const handler = createHandler(() => {
-  if (process.env.PRIVATE_JWKS) return process.env.PRIVATE_JWKS;
-  if (process.env.PRIVATE_JWKS_FILE) return readFileSync(process.env.PRIVATE_JWKS_FILE, 'utf8');
-  throw new Error('set PRIVATE_JWKS or PRIVATE_JWKS_FILE');
-}, { onPayload: dropPayload });
+export const handler = createHandler(loadKeysFromEnvironment, { onPayload: dropPayload });

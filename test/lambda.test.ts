@@ -1,6 +1,13 @@
 import * as jose from 'jose';
 
-import { createHandler, handler, type HandlerOptions, type PayloadHandler, type ProxyEvent } from '../examples/lambda-receiver';
+import {
+  createHandler,
+  handler,
+  loadKeysFromEnvironment,
+  type HandlerOptions,
+  type PayloadHandler,
+  type ProxyEvent,
+} from '../examples/lambda-receiver';
 import {
   BodyTooLargeError,
   createRequestEncryptor,
@@ -9,6 +16,7 @@ import {
   unpackBody,
   type ErrorCode,
 } from '../src';
+import { FakeKms, type FakeKmsKey } from './fake-kms';
 import { vectors } from './helpers';
 
 const event = (body: string | null, isBase64Encoded = false): ProxyEvent => ({ body, isBase64Encoded });
@@ -212,5 +220,90 @@ describe('examples/lambda-receiver.ts', () => {
     } finally {
       delete process.env.PRIVATE_JWKS;
     }
+  });
+});
+
+describe('examples/lambda-receiver.ts with KMS_KEY_IDS: the private keys stay in KMS', () => {
+  const kms = new FakeKms();
+  let key: FakeKmsKey;
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    await kms.start();
+    key = kms.addKey();
+  });
+  afterAll(() => kms.stop());
+  beforeEach(() => {
+    kms.calls.length = 0;
+    kms.failures.length = 0;
+    // The function's environment: the SDK's default chain finds region, credentials and endpoint there.
+    Object.assign(process.env, kms.environment(), { KMS_KEY_IDS: JSON.stringify({ kibana1: key.arn }) });
+  });
+  afterEach(() => {
+    for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+  });
+
+  /** A body for the public set the function itself publishes. */
+  async function bodyFor(alg: 'RSA-OAEP' | 'RSA-OAEP-256', format: 'legacy' | 'jwe'): Promise<string> {
+    const keys = await loadKeysFromEnvironment();
+    if (typeof keys !== 'object' || !('publicJWKS' in keys)) throw new Error('expected keys in KMS');
+    expect(keys.publicJWKS.keys.map((jwk) => [jwk.kid, jwk.alg])).toEqual([['kibana1', alg]]);
+    return (await createRequestEncryptor(keys.publicJWKS)).encrypt('kibana1', PAYLOAD, { format });
+  }
+
+  it.each([
+    ['RSA-OAEP', 'legacy', 'RSAES_OAEP_SHA_1'],
+    ['RSA-OAEP-256', 'jwe', 'RSAES_OAEP_SHA_256'],
+  ] as const)('answers 202 for a %s %s body, decrypted with one KMS Decrypt (%s) per body', async (alg, format, algorithm) => {
+    if (alg === 'RSA-OAEP-256') process.env.KMS_ALG = alg;
+    const body = await bodyFor(alg, format);
+    const onPayload = jest.fn<ReturnType<PayloadHandler>, Parameters<PayloadHandler>>();
+    const handle = createHandler(loadKeysFromEnvironment, { onPayload });
+    kms.calls.length = 0;
+    for (let i = 0; i < 2; i += 1) expect(await handle(event(body))).toEqual({ statusCode: 202, headers: {}, body: '' });
+    expect(onPayload.mock.calls.map((call) => call[0])).toEqual([PAYLOAD, PAYLOAD]);
+    // GetPublicKey once per container, then Decrypt once per body.
+    expect(kms.calls.map((call) => [call.target, call.body.KeyId, call.body.EncryptionAlgorithm])).toEqual([
+      ['TrentService.GetPublicKey', key.arn, undefined],
+      ['TrentService.Decrypt', key.arn, algorithm],
+      ['TrentService.Decrypt', key.arn, algorithm],
+    ]);
+  });
+
+  it('answers 400 ERR_DECRYPTION_FAILED when KMS refuses Decrypt, and logs the KMS error name, not the payload', async () => {
+    const body = await bodyFor('RSA-OAEP', 'jwe');
+    const handle = createHandler(loadKeysFromEnvironment, { onPayload: () => undefined });
+    expect((await handle(event('junk'))).statusCode).toBe(400); // loads the keys
+    kms.failures.push({ status: 400, type: 'AccessDeniedException', message: 'not authorized to perform kms:Decrypt' });
+    let result = { statusCode: 0, body: '' };
+    const logged = await withConsole('error', async () => {
+      result = await handle(event(body));
+    });
+    expect([result.statusCode, JSON.parse(result.body)]).toEqual([400, { error: 'ERR_DECRYPTION_FAILED' }]);
+    expect(logged).toEqual([['lambda-receiver: KMS Decrypt for kid kibana1 failed:', 'AccessDeniedException']]);
+  });
+
+  it('never calls KMS Decrypt for a malformed body', async () => {
+    const handle = createHandler(loadKeysFromEnvironment, { onPayload: () => undefined });
+    expect((await handle(event('not a body!'))).statusCode).toBe(400);
+    expect(kms.callsOf('Decrypt')).toEqual([]);
+  });
+
+  it.each([
+    ['KMS refuses GetPublicKey', () => kms.failures.push({ status: 400, type: 'AccessDeniedException', message: 'no kms:GetPublicKey' })],
+    ['KMS_KEY_IDS is not JSON', () => (process.env.KMS_KEY_IDS = '{kibana1: arn')],
+    ['KMS_ALG is not an algorithm', () => (process.env.KMS_ALG = 'RSA1_5')],
+  ])('answers 500 ERR_RECEIVER_NOT_CONFIGURED when %s, and tries again on the next invocation', async (_name, breakIt) => {
+    const body = await bodyFor('RSA-OAEP', 'legacy');
+    const saveIds = process.env.KMS_KEY_IDS;
+    breakIt();
+    const handle = createHandler(loadKeysFromEnvironment, { onPayload: () => undefined });
+    await withConsole('error', async () => {
+      const result = await handle(event(body));
+      expect([result.statusCode, JSON.parse(result.body)]).toEqual([500, { error: 'ERR_RECEIVER_NOT_CONFIGURED' }]);
+    });
+    process.env.KMS_KEY_IDS = saveIds;
+    delete process.env.KMS_ALG;
+    expect((await handle(event(body))).statusCode).toBe(202);
   });
 });

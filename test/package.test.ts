@@ -45,7 +45,10 @@ describe('the package as users get it', () => {
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
     // The runtime dependencies come from the lock-installed node_modules of this checkout: no network.
     // Scripts allowed: the package has none, so nothing is built; a later test builds the accelerator.
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], {
+    // @aws-sdk/client-kms, an optional peer, as a user of request-crypto/kms (and of the Lambda
+    // example's KMS variant) installs it: the version this checkout's lock file installed.
+    const kmsSdk = `@aws-sdk/client-kms@${(JSON.parse(readFileSync(join(root, 'node_modules', '@aws-sdk', 'client-kms', 'package.json'), 'utf8')) as { version: string }).version}`;
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, kmsSdk], {
       cwd: dir,
       encoding: 'utf8',
     });
@@ -159,6 +162,51 @@ export async function pair(pub: PublicJWKS, priv: PrivateJWKS): Promise<[Encrypt
     // Throws, with tsc's output, when a light entry's declarations cannot be found or do not compile.
     execFileSync(process.execPath, [tsc, ...args], { cwd: dir, encoding: 'utf8' });
   }, 60_000);
+
+  it.each(['node', 'node16'])('type-checks imports of request-crypto/kms and request-crypto/pkcs11 under moduleResolution %s', (resolution) => {
+    writeFileSync(
+      join(dir, `custody-${resolution}.ts`),
+      `import { KMSClient } from '@aws-sdk/client-kms';
+import { createRequestDecryptor, type Decryptor } from 'request-crypto/receiver';
+import { createKmsKeyUnwrapper, kmsPublicJWKS } from 'request-crypto/kms';
+import { createPkcs11KeyUnwrapper, pkcs11PublicJWKS, type Pkcs11KeyUnwrapper } from 'request-crypto/pkcs11';
+export async function inKms(keyIds: Record<string, string>): Promise<Decryptor> {
+  const client = new KMSClient({});
+  return createRequestDecryptor(await kmsPublicJWKS({ client, keyIds, alg: 'RSA-OAEP-256' }), { unwrapKey: createKmsKeyUnwrapper({ client, keyIds }) });
+}
+export async function inHsm(pin: string): Promise<[Decryptor, Pkcs11KeyUnwrapper]> {
+  const token = { library: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'hsm', pin, keyLabels: { kibana1: 'receiver-1' } };
+  const unwrapKey = createPkcs11KeyUnwrapper(token);
+  return [await createRequestDecryptor(await pkcs11PublicJWKS(token), { unwrapKey }), unwrapKey];
+}
+`,
+    );
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const module = resolution === 'node' ? 'commonjs' : 'node16';
+    const args = ['--noEmit', '--strict', '--skipLibCheck', 'false', '--module', module, '--moduleResolution', resolution];
+    args.push('--typeRoots', join(root, 'node_modules', '@types'), '--types', 'node', `custody-${resolution}.ts`);
+    // Throws, with tsc's output, when an entry's declarations cannot be found or do not compile
+    // (pkcs11js, not installed here, must not be needed for the types).
+    execFileSync(process.execPath, [tsc, ...args], { cwd: dir, encoding: 'utf8' });
+  }, 60_000);
+
+  it('loads request-crypto/kms and request-crypto/pkcs11, and says to install pkcs11js where it is not', () => {
+    writeFileSync(
+      join(dir, 'custody.cjs'),
+      `const kms = require('request-crypto/kms');
+const pkcs11 = require('request-crypto/pkcs11');
+const { KMSClient } = require('@aws-sdk/client-kms');
+const unwrap = kms.createKmsKeyUnwrapper({ client: new KMSClient({ region: 'eu-west-1' }), keyIds: { k: 'alias/k' } });
+let refusal;
+try { pkcs11.createPkcs11KeyUnwrapper({ library: '/nonexistent.so', tokenLabel: 't', pin: 'p', keyLabels: { k: 'l' } }); } catch (e) { refusal = [e.code, e.message]; }
+console.log(JSON.stringify([typeof unwrap, refusal]));`,
+    );
+    const out = execFileSync(process.execPath, ['custody.cjs'], { cwd: dir, encoding: 'utf8', env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+    expect(JSON.parse(out)).toEqual([
+      'function',
+      ['ERR_INVALID_ARGUMENT', 'request-crypto/pkcs11 needs pkcs11js, an optional peer dependency that is not installed: npm install pkcs11js'],
+    ]);
+  });
 
   it('round-trips a body through require() from a .cjs file', () => {
     writeFileSync(
