@@ -92,7 +92,9 @@ async function fromKms(keyIds: Record<string, string>, alg: WrapAlgorithm): Prom
 
 /** What {@link custodyPublic} needs from the CLI. */
 export interface CustodyCli {
+  /** Writes the result. */
   stdout: (text: string) => void;
+  /** Reads all of stdin (`--pin-stdin`); `what` names what is read, for a terminal's prompt. */
   readStdin: (what: string) => Promise<string>;
   /** Makes the CLI's usage error (exit status 2). */
   usage: (message: string) => Error;
