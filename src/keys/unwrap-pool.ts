@@ -17,20 +17,28 @@ import type { KeyObject } from 'node:crypto';
 import type { Keyring } from './keyset';
 import { oaepHashOf, unwrapInProcess, type UnwrapKey } from './unwrap';
 
-// What a worker runs. It answers every job, with the key or with a refusal that says nothing.
+// What a worker runs: batches of jobs, each answered with the key or with a refusal that says
+// nothing. Keys arrive once per worker and are kept by number until the pool says to forget them.
 const WORKER_SOURCE = `
 'use strict';
 const { parentPort } = require('node:worker_threads');
 const { constants, privateDecrypt } = require('node:crypto');
-parentPort.on('message', (job) => {
-  let cek;
-  try {
-    cek = privateDecrypt({ key: job.key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: job.oaepHash }, job.encryptedKey);
-  } catch {
-    cek = undefined;
+const keys = new Map();
+parentPort.on('message', (message) => {
+  for (const [id, key] of message.keys) keys.set(id, key);
+  for (const id of message.forget) keys.delete(id);
+  const answers = [];
+  for (const job of message.jobs) {
+    let cek;
+    try {
+      cek = privateDecrypt({ key: keys.get(job.key), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: job.oaepHash }, job.encryptedKey);
+    } catch {
+      cek = undefined;
+    }
+    answers.push({ id: job.id, cek });
   }
-  parentPort.postMessage({ id: job.id, cek });
-  if (cek !== undefined) cek.fill(0);
+  if (answers.length > 0) parentPort.postMessage(answers);
+  for (const answer of answers) if (answer.cek !== undefined) answer.cek.fill(0);
 });
 `;
 
@@ -39,15 +47,37 @@ interface Job {
   readonly reject: (reason: Error) => void;
 }
 
+interface Outgoing {
+  keys: Array<[number, KeyObject]>;
+  forget: number[];
+  jobs: Array<{ id: number; key: number; oaepHash: string; encryptedKey: Uint8Array }>;
+}
+
 interface PoolWorker {
   readonly worker: Worker;
   readonly jobs: Map<number, Job>;
+  /** The numbers of the keys this worker holds. */
+  readonly known: Set<number>;
+  /** What goes to the worker at the end of this turn of the event loop, in one message. */
+  outgoing: Outgoing | undefined;
 }
 
-/** A fixed-size set of worker threads, started on first use, idle ones never keeping the process alive. */
+/**
+ * A fixed-size set of worker threads, started on first use, idle ones never keeping the process
+ * alive. Jobs asked for in one turn of the event loop go to a thread in one message, and a key
+ * crosses to a thread once: with many bodies in flight, the hop costs little.
+ */
 export class UnwrapPool {
   private readonly workers: PoolWorker[] = [];
   private nextId = 0;
+  private nextKey = 0;
+  private readonly keyNumbers = new WeakMap<KeyObject, number>();
+  // When a key object is collected, the threads forget it too.
+  private readonly forgotten = new FinalizationRegistry<number>((number) => {
+    for (const entry of this.workers) {
+      if (entry.known.delete(number)) this.outgoingOf(entry).forget.push(number);
+    }
+  });
 
   /** @param size how many threads at most. */
   constructor(readonly size: number) {}
@@ -56,11 +86,22 @@ export class UnwrapPool {
   unwrap(key: KeyObject, oaepHash: 'sha1' | 'sha256', encryptedKey: Uint8Array): Promise<Uint8Array> {
     const target = this.leastBusy();
     const id = (this.nextId += 1);
+    let number = this.keyNumbers.get(key);
+    if (number === undefined) {
+      number = this.nextKey += 1;
+      this.keyNumbers.set(key, number);
+      this.forgotten.register(key, number);
+    }
+    const outgoing = this.outgoingOf(target);
+    if (!target.known.has(number)) {
+      target.known.add(number);
+      outgoing.keys.push([number, key]);
+    }
+    outgoing.jobs.push({ id, key: number, oaepHash, encryptedKey });
     return new Promise<Uint8Array>((resolve, reject) => {
       // A worker with work keeps the process alive until it answers; an idle one does not.
       if (target.jobs.size === 0) target.worker.ref();
       target.jobs.set(id, { resolve, reject });
-      target.worker.postMessage({ id, key, oaepHash, encryptedKey });
     });
   }
 
@@ -68,6 +109,19 @@ export class UnwrapPool {
   async close(): Promise<void> {
     const closing = this.workers.splice(0).map(({ worker }) => worker.terminate());
     await Promise.all(closing);
+  }
+
+  private outgoingOf(entry: PoolWorker): Outgoing {
+    if (entry.outgoing === undefined) {
+      const outgoing: Outgoing = { keys: [], forget: [], jobs: [] };
+      entry.outgoing = outgoing;
+      // Sent once the current run of promise callbacks is over: every job asked for by then rides along.
+      queueMicrotask(() => {
+        entry.outgoing = undefined;
+        entry.worker.postMessage(outgoing);
+      });
+    }
+    return entry.outgoing;
   }
 
   private leastBusy(): PoolWorker {
@@ -81,15 +135,17 @@ export class UnwrapPool {
 
   private start(): PoolWorker {
     const worker = new Worker(WORKER_SOURCE, { eval: true, name: 'request-crypto unwrap' });
-    const entry: PoolWorker = { worker, jobs: new Map() };
+    const entry: PoolWorker = { worker, jobs: new Map(), known: new Set(), outgoing: undefined };
     worker.unref();
-    worker.on('message', (answer: { id: number; cek: Uint8Array | undefined }) => {
-      const job = entry.jobs.get(answer.id);
-      if (job === undefined) return;
-      entry.jobs.delete(answer.id);
+    worker.on('message', (answers: Array<{ id: number; cek: Uint8Array | undefined }>) => {
+      for (const answer of answers) {
+        const job = entry.jobs.get(answer.id);
+        if (job === undefined) continue;
+        entry.jobs.delete(answer.id);
+        if (answer.cek === undefined) job.reject(new Error('unwrap failed'));
+        else job.resolve(answer.cek);
+      }
       if (entry.jobs.size === 0) worker.unref();
-      if (answer.cek === undefined) job.reject(new Error('unwrap failed'));
-      else job.resolve(answer.cek);
     });
     const fail = (): void => {
       const index = this.workers.indexOf(entry);
