@@ -13,6 +13,7 @@ import { checkKeyEnvelope, openKeyEnvelope } from './legacy/key-envelope';
 import { openPayload, parseSealedPayload } from './legacy/payload-cipher';
 import { loadKeyring, type Keyring } from './keys/keyset';
 import { unwrapInProcess, type KeyCustody, type UnwrapKey } from './keys/unwrap';
+import { unwrapOnThreads } from './keys/unwrap-pool';
 import type { BodyHeader, JWKDecryptResult, PrivateJWKS, PublicJWK, PublicJWKS } from './types';
 import type { BodyFormat } from './encryptor';
 
@@ -68,6 +69,13 @@ export interface DecryptorOptions {
    * `ERR_DECRYPTION_FAILED` as any forged body.
    */
   unwrapKey?: UnwrapKey;
+  /**
+   * Where the set's own private keys do the RSA private operation: `'threads'` (default), a pool
+   * of worker threads shared by the process's decryptors, so that the event loop never waits on
+   * RSA and every core is used; or `'event-loop'`, one thread hop fewer, for a process that only
+   * ever handles one body at a time. Ignored with `unwrapKey`.
+   */
+  unwrapOn?: 'threads' | 'event-loop';
 }
 
 /** Options of one {@link Decryptor.decrypt} call. */
@@ -216,13 +224,20 @@ export async function createRequestDecryptor(
   if (options.unwrapKey !== undefined && typeof options.unwrapKey !== 'function') {
     throw new InvalidArgumentError('invalid argument: unwrapKey must be a function');
   }
+  const unwrapOn = options.unwrapOn ?? 'threads';
+  if (unwrapOn !== 'threads' && unwrapOn !== 'event-loop') {
+    throw new InvalidArgumentError('invalid argument: unwrapOn must be "threads" or "event-loop"');
+  }
   const keyring = loadKeyring(privateJWKS);
-  const custody: KeyCustody =
-    options.unwrapKey === undefined
-      ? { unwrap: unwrapInProcess(keyring), privateElsewhere: false }
-      : { unwrap: options.unwrapKey, privateElsewhere: true };
+  let custody: KeyCustody;
+  if (options.unwrapKey !== undefined) custody = { unwrap: options.unwrapKey, privateElsewhere: true };
+  else if (unwrapOn === 'event-loop') custody = { unwrap: unwrapInProcess(keyring), privateElsewhere: false };
+  else custody = { unwrap: unwrapOnThreads(keyring, () => inFlight === 1), privateElsewhere: false };
+  // Bodies between the start and the end of a decrypt or getJWKMetadata call.
+  let inFlight = 0;
 
   async function decrypt<T>(encryptedBody: EncryptedBody, decryptOptions: DecryptOptions = {}): Promise<T> {
+    inFlight += 1;
     try {
       checkDecryptOptions(decryptOptions);
       const text = bodyText(encryptedBody, limits.maxBodyBytes);
@@ -232,6 +247,8 @@ export async function createRequestDecryptor(
       return parseBoundedJson(plaintext as Buffer, limits) as T;
     } catch (err) {
       throw typed(err);
+    } finally {
+      inFlight -= 1;
     }
   }
 
@@ -244,11 +261,14 @@ export async function createRequestDecryptor(
     decrypt,
     decryptPayload: decrypt,
     async getJWKMetadata(encryptedBody) {
+      inFlight += 1;
       try {
         const text = bodyText(encryptedBody, limits.maxBodyBytes);
         return (await openBody(keyring, text, limits, custody, false)).metadata;
       } catch (err) {
         throw typed(err);
+      } finally {
+        inFlight -= 1;
       }
     },
   };

@@ -26,6 +26,8 @@ let decryptor;
 export async function handler(event) {
   decryptor ??= createRequestDecryptor(process.env.PRIVATE_JWKS);
   try {
+    // Many bodies at once: all but the first go to the unwrap threads.
+    if (event.bodies) return { statusCode: 200, payloads: await Promise.all(event.bodies.map(async (body) => (await decryptor).decrypt(body))) };
     const payload = await (await decryptor).decrypt(event.body);
     return { statusCode: 200, payload, backend: keyDerivationBackend() };
   } catch (err) {
@@ -164,6 +166,13 @@ describe.each<Format>(['cjs', 'esm'])('a handler importing request-crypto/receiv
       vectors.vectors[0]!.payload,
       'ERR_BODY_MALFORMED',
     ]);
+  });
+
+  it('decrypts 32 bodies in flight on its unwrap threads, made from source text, not from a file', async () => {
+    const encryptor = await createRequestEncryptor(vectors.publicJWKS);
+    const many = await Promise.all(Array.from({ length: 32 }, (_, i) => encryptor.encrypt('kibana1', { i }, { format: 'jwe' })));
+    const [result] = run(receiver.file, [{ bodies: many }], { PRIVATE_JWKS: JSON.stringify(vectors.privateJWKS) });
+    expect(result).toEqual({ statusCode: 200, payloads: Array.from({ length: 32 }, (_, i) => ({ i })) });
   });
 
   it('derives on crypto.pbkdf2 when it ships without the accelerator', () => {
