@@ -85,8 +85,11 @@ export interface EmfLine {
     Timestamp: number;
     /** One directive: these metrics, for each of these dimension sets. */
     CloudWatchMetrics: Array<{
+      /** The CloudWatch namespace of the metrics. */
       Namespace: string;
+      /** Dimension sets: each names members of the line whose values split the metrics. */
       Dimensions: string[][];
+      /** The metrics: each names a numeric member of the line. */
       Metrics: Array<{ Name: string; Unit: string }>;
     }>;
   };

@@ -54,10 +54,15 @@ export const MAX_UNKNOWN_KID_LENGTH = 64;
 
 /** What the decryption pipeline has learned about a body so far; it fills this in as it goes. */
 export interface BodyFacts {
+  /** Set once the body's outer structure parsed. */
   format?: BodyFormat;
+  /** The header's kid, whole (bounded only when it goes into an event). */
   kid?: string;
+  /** Set with `kid`, once the header passed its checks. */
   alg?: WrapAlgorithm;
+  /** Set with `kid`. */
   enc?: string;
+  /** Set with `kid`. */
   compressed?: boolean;
 }
 
