@@ -1,3 +1,5 @@
+// The first imports and the first describe block are the README's example ("Testing a sender"),
+// word for word: the last tests of this file check that the two agree.
 import { createTestPair, openBody } from 'request-crypto/testing';
 
 import { sendTelemetry } from './telemetry';
