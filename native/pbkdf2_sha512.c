@@ -7,7 +7,7 @@
  * once, and each iteration is exactly two SHA-512 compressions of a pre-padded block.
  *
  * The SHA-512 itself is OpenSSL's, the one linked into Node; nothing cryptographic is
- * re-implemented. The JavaScript loader (src/pbkdf2-sha512.ts) checks this against crypto.pbkdf2
+ * re-implemented. The JavaScript loader (src/legacy/pbkdf2-sha512.ts) checks this against crypto.pbkdf2
  * before using it, and falls back to crypto.pbkdf2 whenever it is absent or disagrees.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED /* SHA512_Transform: deprecated in 3.0, still exported by Node. */
@@ -194,7 +194,7 @@ static napi_value derive_async(napi_env env, napi_callback_info info) {
   return promise;
 }
 
-/* deriveSync(...): Buffer. Used only by the loader's self-check, with a few iterations. */
+/* deriveSync(...): Buffer. Used only by the loader's self-checks (keyDerivationBackend() runs one at 10,000). */
 static napi_value derive_sync(napi_env env, napi_callback_info info) {
   napi_value result = NULL;
   job_t *job = new_job(env, info);

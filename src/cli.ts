@@ -5,11 +5,12 @@
  *
  * @packageDocumentation
  */
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { chmodSync, existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 
+import { AcceleratorBuildError, acceleratorStatus, buildAccelerator } from './accelerator';
 import { createRequestDecryptor } from './decryptor';
 import { createRequestEncryptor, type BodyFormat } from './encryptor';
 import { InvalidArgumentError, MissingKidError, RequestCryptoError } from './errors';
@@ -27,19 +28,23 @@ Commands:
   decrypt  --jwks FILE [--max-age S] [--context k=v]... [FILE|-]
   inspect  --jwks FILE [FILE|-]                        print a body's key and header as JSON
   demo                                                 run sender, mediator and receiver locally
+  accelerator build|status                             build the optional PBKDF2 accelerator, or say which backend runs
+
+  --version                                            print the version
 
 Run "request-crypto <command> --help" for one command.`,
   keygen: `Usage: request-crypto keygen --kid K [--bits 2048|3072|4096] [--alg RSA-OAEP|RSA-OAEP-256] --jwks FILE
 
 Makes an RSA key and adds it to the private key set in FILE, creating the file if needed. The file
-is written with mode 0600. Refuses a kid already in the set. Prints the new public key.`,
+is written with mode 0600. Refuses a kid already in the set, and a file that holds public keys.
+When FILE is a symbolic link, the file it points to is updated. Prints the new public key.`,
   public: `Usage: request-crypto public --jwks FILE
 
 Prints the public half of the key set in FILE: what senders need.`,
   remove: `Usage: request-crypto remove --kid K --jwks FILE
 
 Removes the key K from the key set in FILE (for rotation: add the new key, ship the new public
-set, then remove the old key).`,
+set, then remove the old key). When FILE is a symbolic link, the file it points to is updated.`,
   encrypt: `Usage: request-crypto encrypt --jwks FILE --kid K [--format legacy|jwe] [--context k=v]... [--compress] [FILE|-]
 
 Encrypts the JSON in FILE (or stdin) for key K and prints the body. --format defaults to legacy;
@@ -54,18 +59,28 @@ since the key envelope is authenticated before anything is reported.`,
   demo: `Usage: request-crypto demo
 
 Makes a key set in a temporary folder and runs a sender, a mediator and a receiver on 127.0.0.1.`,
+  accelerator: `Usage: request-crypto accelerator build|status
+
+build   builds the optional PBKDF2 accelerator in the package folder with node-gyp, after checking
+        what it needs (C compiler, make, Python 3, Node headers), then checks it against
+        crypto.pbkdf2 and prints the speed-up it measured. It only speeds up legacy bodies.
+status  says which PBKDF2 backend a process with this environment uses, and why
+        (FIPS mode, REQUEST_CRYPTO_NATIVE=0, REQUEST_CRYPTO_ACCELERATOR=<file>, not built).`,
 };
 
 /** Where the CLI writes; injectable for tests. */
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
-  readStdin: () => Promise<string>;
+  /** Reads all of stdin; `what` names what is read, for a prompt when stdin is a terminal. */
+  readStdin: (what: string) => Promise<string>;
 }
 
 class UsageError extends InvalidArgumentError {}
 
-function readStdin(): Promise<string> {
+function readStdin(what: string): Promise<string> {
+  // Someone typing at a terminal sees nothing happen otherwise: say what the command waits for.
+  if (process.stdin.isTTY === true) process.stderr.write(`request-crypto: reading the ${what} from stdin (end with Ctrl-D)\u2026\n`);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     process.stdin.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -74,11 +89,19 @@ function readStdin(): Promise<string> {
   });
 }
 
+/** The operating system's reason in a file error, e.g. `ENOENT: no such file or directory`. */
+function osReason(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  // Node's messages are "<CODE>: <reason>, <syscall> '<path>'": the path is named by the caller,
+  // and for a write it would be the temporary file's, not the user's.
+  return message.replace(/, \w+(?: '.*')?$/s, '');
+}
+
 function readText(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
-  } catch {
-    throw new InvalidArgumentError(`cannot read ${what} ${path}`);
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot read ${what} ${path}: ${osReason(err)}`);
   }
 }
 
@@ -91,12 +114,43 @@ function readJwks(path: string): JWKS {
   }
 }
 
-/** Writes a private key set: a 0600 file beside the target, then an atomic rename over it. */
+/**
+ * The file a key-set path stands for: a symbolic link is followed, so that an update replaces the
+ * file it points to (which a receiver may load by its real name) and the link stays a link.
+ */
+function keySetFile(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    // Not there yet; a dangling link names the file to create.
+  }
+  let target = path;
+  for (let hops = 0; hops < 40; hops++) {
+    try {
+      if (!lstatSync(target).isSymbolicLink()) break;
+    } catch {
+      break;
+    }
+    target = resolve(dirname(target), readlinkSync(target));
+  }
+  return target;
+}
+
+/**
+ * Writes a private key set: a 0600 file beside the real file (links followed), then an atomic
+ * rename over it. Errors name the user's path, not the temporary file.
+ */
 function writePrivateJwks(path: string, jwks: PrivateJWKS): void {
-  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  writeFileSync(temporary, `${JSON.stringify(jwks, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-  chmodSync(temporary, 0o600);
-  renameSync(temporary, path);
+  const target = keySetFile(path);
+  const temporary = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    writeFileSync(temporary, `${JSON.stringify(jwks, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    chmodSync(temporary, 0o600);
+    renameSync(temporary, target);
+  } catch (err) {
+    rmSync(temporary, { force: true });
+    throw new InvalidArgumentError(`cannot write key set ${path}: ${osReason(err)}`);
+  }
 }
 
 function parseContext(pairs: string[] | undefined): Record<string, string> | undefined {
@@ -118,7 +172,7 @@ function required(value: string | undefined, flag: string): string {
 async function readInput(positionals: string[], io: CliIo, what: string): Promise<string> {
   if (positionals.length > 1) throw new UsageError('give at most one input file');
   const source = positionals[0] ?? '-';
-  return source === '-' ? io.readStdin() : readText(source, what);
+  return source === '-' ? io.readStdin(what) : readText(source, what);
 }
 
 const OPTIONS = {
@@ -141,12 +195,22 @@ const ALLOWED: Record<string, readonly string[]> = {
   decrypt: ['jwks', 'context', 'max-age'],
   inspect: ['jwks'],
   demo: [],
+  accelerator: [],
 };
+
+function version(): string {
+  // Read on demand, from the package folder (lib/ and src/ sit one level below it).
+  return (require('../package.json') as { version: string }).version;
+}
 
 async function run(argv: string[], io: CliIo): Promise<void> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.stdout(`${USAGE.main}\n`);
+    return;
+  }
+  if (command === '--version' || command === '-v') {
+    io.stdout(`${version()}\n`);
     return;
   }
   const allowed = ALLOWED[command];
@@ -165,7 +229,7 @@ async function run(argv: string[], io: CliIo): Promise<void> {
   for (const name of Object.keys(values)) {
     if (!allowed.includes(name)) throw new UsageError(`${command} does not take --${name}`);
   }
-  if (!['encrypt', 'decrypt', 'inspect'].includes(command) && positionals.length > 0) {
+  if (!['encrypt', 'decrypt', 'inspect', 'accelerator'].includes(command) && positionals.length > 0) {
     throw new UsageError(`${command} takes no file argument`);
   }
 
@@ -177,7 +241,17 @@ async function run(argv: string[], io: CliIo): Promise<void> {
       if (!ALLOWED_MODULI.includes(bits)) throw new UsageError('--bits must be 2048, 3072 or 4096');
       const alg = values.alg ?? 'RSA-OAEP';
       if (alg !== 'RSA-OAEP' && alg !== 'RSA-OAEP-256') throw new UsageError('--alg must be RSA-OAEP or RSA-OAEP-256');
-      const manager = await createJWKManager(existsSync(path) ? readJwks(path) : undefined);
+      const existing = existsSync(path) ? readJwks(path) : undefined;
+      const keys: unknown[] = Array.isArray(existing?.keys) ? existing.keys : [];
+      // Keys that are not objects are left to the key-set checks, which name them.
+      const publicKey = keys.find((key): key is { kid?: unknown } => typeof key === 'object' && key !== null && !('d' in key));
+      if (publicKey !== undefined) {
+        // Adding d, p, q… to a public set would put a private key where senders' keys are kept.
+        throw new InvalidArgumentError(
+          `${path} holds public keys (kid ${JSON.stringify(publicKey.kid)} has no private part): keygen adds keys to a private key set only`,
+        );
+      }
+      const manager = await createJWKManager(existing);
       if (manager.getPublicJWK(kid) !== null) throw new UsageError(`the key set already has kid ${JSON.stringify(kid)}`);
       await manager.addKey(kid, { modulusLength: bits, alg });
       writePrivateJwks(path, manager.getPrivateJWKS());
@@ -208,7 +282,7 @@ async function run(argv: string[], io: CliIo): Promise<void> {
         throw new UsageError('--context and --compress need --format jwe');
       }
       const encryptor = await createRequestEncryptor(readJwks(required(values.jwks, '--jwks')) as never);
-      const text = await readInput(positionals, io, 'input');
+      const text = await readInput(positionals, io, 'payload');
       let payload: unknown;
       try {
         payload = JSON.parse(text);
@@ -242,6 +316,13 @@ async function run(argv: string[], io: CliIo): Promise<void> {
       io.stdout(`${JSON.stringify(await decryptor.getJWKMetadata(body), null, 2)}\n`);
       return;
     }
+    case 'accelerator': {
+      const [action, ...extra] = positionals;
+      if ((action !== 'build' && action !== 'status') || extra.length > 0) throw new UsageError('accelerator takes build or status');
+      const print = (line: string): void => io.stdout(`${line}\n`);
+      await (action === 'build' ? buildAccelerator(print) : acceleratorStatus(print));
+      return;
+    }
     default: {
       const { runDemo } = await import('./demo');
       if (!(await runDemo((line) => io.stdout(`${line}\n`)))) throw new Error('the demo payload did not arrive intact');
@@ -255,7 +336,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     await run(argv, io);
     return 0;
   } catch (err) {
-    const code = err instanceof RequestCryptoError ? err.code : 'ERR_UNEXPECTED';
+    const code = err instanceof RequestCryptoError || err instanceof AcceleratorBuildError ? err.code : 'ERR_UNEXPECTED';
     const message = err instanceof Error ? err.message : String(err);
     io.stderr(`request-crypto: ${code}: ${message.split('\n')[0]}\n`);
     return err instanceof UsageError ? 2 : 1;

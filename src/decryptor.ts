@@ -13,6 +13,7 @@ import { checkKeyEnvelope, openKeyEnvelope } from './legacy/key-envelope';
 import { openPayload, parseSealedPayload } from './legacy/payload-cipher';
 import { loadKeyring, type Keyring } from './keys/keyset';
 import { unwrapInProcess, type KeyCustody, type UnwrapKey } from './keys/unwrap';
+import { unwrapOnThreads } from './keys/unwrap-pool';
 import type { BodyHeader, JWKDecryptResult, PrivateJWKS, PublicJWK, PublicJWKS } from './types';
 import type { BodyFormat } from './encryptor';
 import { observeCalls, type BodyFacts, type OnDecrypt } from './decrypt-event';
@@ -70,6 +71,13 @@ export interface DecryptorOptions {
    * `ERR_DECRYPTION_FAILED` as any forged body.
    */
   unwrapKey?: UnwrapKey;
+  /**
+   * Where the set's own private keys do the RSA private operation: `'threads'` (default), a pool
+   * of worker threads shared by the process's decryptors, so that the event loop never waits on
+   * RSA and every core is used; or `'event-loop'`, one thread hop fewer, for a process that only
+   * ever handles one body at a time. Ignored with `unwrapKey`.
+   */
+  unwrapOn?: 'threads' | 'event-loop';
   /**
    * Called once for every `decrypt`, `decryptPayload` and `getJWKMetadata` call, resolved or
    * rejected, with what is known of the body (format, kid, algorithms, size, duration, error
@@ -251,11 +259,17 @@ export async function createRequestDecryptor(
   if (options.onDecrypt !== undefined && typeof options.onDecrypt !== 'function') {
     throw new InvalidArgumentError('invalid argument: onDecrypt must be a function');
   }
+  const unwrapOn = options.unwrapOn ?? 'threads';
+  if (unwrapOn !== 'threads' && unwrapOn !== 'event-loop') {
+    throw new InvalidArgumentError('invalid argument: unwrapOn must be "threads" or "event-loop"');
+  }
   const keyring = loadKeyring(privateJWKS);
-  const custody: KeyCustody =
-    options.unwrapKey === undefined
-      ? { unwrap: unwrapInProcess(keyring), privateElsewhere: false }
-      : { unwrap: options.unwrapKey, privateElsewhere: true };
+  let custody: KeyCustody;
+  if (options.unwrapKey !== undefined) custody = { unwrap: options.unwrapKey, privateElsewhere: true };
+  else if (unwrapOn === 'event-loop') custody = { unwrap: unwrapInProcess(keyring), privateElsewhere: false };
+  else custody = { unwrap: unwrapOnThreads(keyring, () => inFlight === 1), privateElsewhere: false };
+  // Bodies between the start and the end of a decrypt or getJWKMetadata call.
+  let inFlight = 0;
 
   const observe = observeCalls(options.onDecrypt, (kid) => keyring.get(kid) !== undefined);
 
@@ -264,6 +278,7 @@ export async function createRequestDecryptor(
     decryptOptions: DecryptOptions<S> = {},
   ): Promise<DecryptResult<T, S>> =>
     observe(encryptedBody, async (facts) => {
+      inFlight += 1;
       try {
         checkDecryptOptions(decryptOptions);
         const text = bodyText(encryptedBody, limits.maxBodyBytes);
@@ -275,6 +290,8 @@ export async function createRequestDecryptor(
         return (schema === undefined ? payload : await validatePayload(schema, payload)) as DecryptResult<T, S>;
       } catch (err) {
         throw typed(err);
+      } finally {
+        inFlight -= 1;
       }
     });
 
@@ -288,11 +305,14 @@ export async function createRequestDecryptor(
     decryptPayload: decrypt,
     getJWKMetadata: (encryptedBody) =>
       observe(encryptedBody, async (facts) => {
+        inFlight += 1;
         try {
           const text = bodyText(encryptedBody, limits.maxBodyBytes);
           return (await openBody(keyring, text, limits, custody, false, facts)).metadata;
         } catch (err) {
           throw typed(err);
+        } finally {
+          inFlight -= 1;
         }
       }),
   };

@@ -1,16 +1,21 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { getFips } from 'node:crypto';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { vectors } from './helpers';
 
-const CLI = join(__dirname, '..', 'lib', 'cli.js');
+const ROOT = join(__dirname, '..');
+const CLI = join(ROOT, 'lib', 'cli.js');
 
-function cli(args: string[], input?: string): { status: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [CLI, ...args], { input, encoding: 'utf8', timeout: 60_000 });
+function cli(args: string[], input?: string, env: NodeJS.ProcessEnv = process.env): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [CLI, ...args], { input, env, encoding: 'utf8', timeout: 60_000 });
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
+
+const keysIn = (path: string): string[] =>
+  (JSON.parse(readFileSync(path, 'utf8')) as { keys: Array<{ kid: string }> }).keys.map((key) => key.kid);
 
 describe('the request-crypto CLI', () => {
   let dir: string;
@@ -25,7 +30,7 @@ describe('the request-crypto CLI', () => {
   it('prints usage for --help and for every command', () => {
     const main = cli(['--help']);
     expect(main.status).toBe(0);
-    for (const command of ['keygen', 'public', 'remove', 'encrypt', 'decrypt', 'inspect', 'demo']) {
+    for (const command of ['keygen', 'public', 'remove', 'encrypt', 'decrypt', 'inspect', 'demo', 'accelerator']) {
       expect(main.stdout).toContain(command);
       const one = cli([command, '--help']);
       expect(one.status).toBe(0);
@@ -137,5 +142,158 @@ describe('the request-crypto CLI', () => {
     const result = cli(['demo']);
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('the decrypted payload equals what the sender sent');
+  });
+});
+
+describe('the CLI at its edges', () => {
+  let dir: string;
+  let jwks: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'request-crypto-cli-edges-'));
+    jwks = join(dir, 'private.json');
+    expect(cli(['keygen', '--kid', 'k1', '--jwks', jwks]).status).toBe(0);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('--version prints the version of the package', () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(cli(['--version'])).toEqual({ status: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it("a missing body file fails with the operating system's reason and the path", () => {
+    const missing = join(dir, 'no-such-body.txt');
+    const result = cli(['decrypt', '--jwks', jwks, missing]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(`request-crypto: ERR_INVALID_ARGUMENT: cannot read body ${missing}: ENOENT: no such file or directory\n`);
+  });
+
+  it("a key set that is a directory fails with the operating system's reason", () => {
+    const result = cli(['public', '--jwks', dir]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(`request-crypto: ERR_INVALID_ARGUMENT: cannot read key set ${dir}: EISDIR: illegal operation on a directory\n`);
+  });
+
+  it('keygen into a missing directory names the path it was given, not a temporary file', () => {
+    const target = join(dir, 'missing', 'keys.json');
+    const result = cli(['keygen', '--kid', 'k9', '--jwks', target]);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(`request-crypto: ERR_INVALID_ARGUMENT: cannot write key set ${target}: ENOENT: no such file or directory\n`);
+  });
+
+  it('says on stderr what it waits for when stdin is a terminal', () => {
+    // script(1) gives the command a terminal; its input arrives as typed, then Ctrl-D ends it.
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} decrypt --jwks ${JSON.stringify(jwks)}`;
+    const body = cli(['encrypt', '--jwks', jwks, '--kid', 'k1', '--format', 'jwe'], '{"typed":true}').stdout.trim();
+    const result = spawnSync('script', ['-qec', command, '/dev/null'], { input: `${body}\n\u0004`, encoding: 'utf8', timeout: 60_000 });
+    expect(result.stdout).toContain('request-crypto: reading the body from stdin (end with Ctrl-D)\u2026');
+    expect(result.stdout).toContain('{"typed":true}');
+  });
+
+  it('says nothing extra when stdin is a pipe', () => {
+    const body = cli(['encrypt', '--jwks', jwks, '--kid', 'k1', '--format', 'jwe'], '{"piped":true}').stdout;
+    expect(cli(['decrypt', '--jwks', jwks], body)).toEqual({ status: 0, stdout: '{"piped":true}\n', stderr: '' });
+  });
+
+  it('keygen refuses to add a private key to a file of public keys and leaves it untouched', () => {
+    const publicPath = join(dir, 'public.json');
+    writeFileSync(publicPath, cli(['public', '--jwks', jwks]).stdout, { mode: 0o644 });
+    const before = readFileSync(publicPath);
+    const result = cli(['keygen', '--kid', 'k2', '--jwks', publicPath]);
+    expect(result.status).not.toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^request-crypto: ERR_INVALID_ARGUMENT: .*public\.json holds public keys/);
+    expect(readFileSync(publicPath)).toEqual(before);
+    expect(statSync(publicPath).mode & 0o777).toBe(0o644);
+  });
+
+  it('keygen through a symbolic link adds to the file it points to, and the link stays a link', () => {
+    const real = join(dir, 'real-keys.json');
+    const link = join(dir, 'link-keys.json');
+    expect(cli(['keygen', '--kid', 'a', '--jwks', real]).status).toBe(0);
+    symlinkSync(real, link);
+    expect(cli(['keygen', '--kid', 'b', '--jwks', link]).status).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(keysIn(real)).toEqual(['a', 'b']);
+    expect(statSync(real).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('remove through a symbolic link removes the key from the file it points to', () => {
+    const real = join(dir, 'rotating.json');
+    const link = join(dir, 'current.json');
+    expect(cli(['keygen', '--kid', 'old', '--jwks', real]).status).toBe(0);
+    expect(cli(['keygen', '--kid', 'new', '--jwks', real]).status).toBe(0);
+    symlinkSync(real, link);
+    expect(cli(['remove', '--kid', 'old', '--jwks', link]).status).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(keysIn(real)).toEqual(['new']);
+    expect(statSync(real).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('request-crypto accelerator', () => {
+  const env = (extra: Record<string, string>): NodeJS.ProcessEnv => {
+    const copy: NodeJS.ProcessEnv = { ...process.env, ...extra };
+    if (extra['REQUEST_CRYPTO_NATIVE'] === undefined) delete copy['REQUEST_CRYPTO_NATIVE'];
+    if (extra['REQUEST_CRYPTO_ACCELERATOR'] === undefined) delete copy['REQUEST_CRYPTO_ACCELERATOR'];
+    return copy;
+  };
+
+  it('status says the package build is used, and where it is (or that FIPS mode keeps it off)', () => {
+    const result = cli(['accelerator', 'status'], undefined, env({}));
+    const built = join(ROOT, 'native', 'build', 'Release', 'pbkdf2_sha512.node');
+    // A suite run in FIPS mode passes it on to the child through the OpenSSL configuration.
+    const stdout =
+      getFips() === 1
+        ? `backend: node:crypto\nwhy: FIPS mode is on (crypto.getFips()): PBKDF2 runs in OpenSSL's FIPS provider through crypto.pbkdf2, and the accelerator is never loaded\npackage accelerator: ${built}\n`
+        : `backend: native\nwhy: ${built} loaded and matches crypto.pbkdf2\nfile: ${built}\n`;
+    expect(result).toEqual({ status: 0, stdout, stderr: '' });
+  });
+
+  it('status says REQUEST_CRYPTO_NATIVE=0 turns it off', () => {
+    const result = cli(['accelerator', 'status'], undefined, env({ REQUEST_CRYPTO_NATIVE: '0' }));
+    expect(result.stdout).toMatch(/^backend: node:crypto\nwhy: REQUEST_CRYPTO_NATIVE=0 turns the accelerator off\n/);
+  });
+
+  it('status says when REQUEST_CRYPTO_ACCELERATOR names a file that is not there', () => {
+    const result = cli(['accelerator', 'status'], undefined, env({ REQUEST_CRYPTO_ACCELERATOR: '/nonexistent/pbkdf2_sha512.node' }));
+    expect(result.stdout).toMatch(
+      /^backend: node:crypto\nwhy: REQUEST_CRYPTO_ACCELERATOR=\/nonexistent\/pbkdf2_sha512.node was given, but there is no such file\n/,
+    );
+  });
+
+  it('build names each missing prerequisite and builds nothing', () => {
+    const emptyPath = mkdtempSync(join(tmpdir(), 'request-crypto-no-tools-'));
+    const built = join(ROOT, 'native', 'build', 'Release', 'pbkdf2_sha512.node');
+    const before = existsSync(built) ? statSync(built).mtimeMs : undefined;
+    try {
+      const result = cli(['accelerator', 'build'], undefined, { ...env({}), PATH: emptyPath, CC: '', CXX: '', PYTHON: '' });
+      expect(result.status).toBe(1);
+      for (const name of ['C compiler', 'C\\+\\+ compiler', 'make', 'Python 3']) {
+        expect(result.stdout).toMatch(new RegExp(`^  ${name}.*: MISSING \\(`, 'm'));
+      }
+      expect(result.stdout).toMatch(/^ {2}Node headers: ok/m);
+      expect(result.stderr).toBe(
+        'request-crypto: ERR_ACCELERATOR_BUILD: missing C compiler, C++ compiler (node-gyp links with it), make, Python 3: see the list above; nothing was built\n',
+      );
+      expect(existsSync(built) ? statSync(built).mtimeMs : undefined).toBe(before);
+    } finally {
+      rmSync(emptyPath, { recursive: true, force: true });
+    }
+  });
+
+  it('build names Node headers as missing where npm_config_nodedir points at none', () => {
+    const result = cli(['accelerator', 'build'], undefined, { ...env({}), npm_config_nodedir: '/nonexistent' });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(/^ {2}Node headers: MISSING \(npm_config_nodedir=\/nonexistent has no include\/node\/node_api.h\)$/m);
+    expect(result.stderr).toMatch(/^request-crypto: ERR_ACCELERATOR_BUILD: missing Node headers: /);
+  });
+
+  it('refuses an action other than build or status', () => {
+    const result = cli(['accelerator', 'frobnicate']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe('request-crypto: ERR_INVALID_ARGUMENT: accelerator takes build or status\n');
   });
 });

@@ -44,8 +44,8 @@ describe('the package as users get it', () => {
     const tarball = join(dir, packed[0]!.filename);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
     // The runtime dependencies come from the lock-installed node_modules of this checkout: no network.
-    // Without scripts first, as where no compiler is: the PBKDF2 accelerator is built by a later test.
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', tarball], {
+    // Scripts allowed: the package has none, so nothing is built; a later test builds the accelerator.
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], {
       cwd: dir,
       encoding: 'utf8',
     });
@@ -106,10 +106,59 @@ describe('the package as users get it', () => {
     });
   });
 
-  it('ships the accelerator as source with its build script, and no prebuilt binary', () => {
-    expect(files).toEqual(expect.arrayContaining(['binding.gyp', 'native/build.js', 'native/pbkdf2_sha512.c']));
-    expect(files.filter((f) => f.startsWith('build/') || f.endsWith('.node'))).toEqual([]);
+  it('ships the accelerator as source for "accelerator build", and no prebuilt binary', () => {
+    expect(files).toEqual(expect.arrayContaining(['native/binding.gyp', 'native/pbkdf2_sha512.c']));
+    expect(files.filter((f) => f.includes('build/') || f.endsWith('.node'))).toEqual([]);
+    // At the root, binding.gyp alone would make npm, pnpm and bun run node-gyp at install.
+    expect(files).not.toContain('binding.gyp');
   });
+
+  it('has no install script, so installing builds nothing', () => {
+    const installed = join(dir, 'node_modules', 'request-crypto');
+    const { scripts = {} } = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+    expect(Object.keys(scripts).filter((name) => /^(pre|post)?install$/.test(name))).toEqual([]);
+    expect(existsSync(join(installed, 'native', 'build'))).toBe(false);
+    expect(existsSync(join(installed, 'build'))).toBe(false);
+  });
+
+  it('request-crypto --version prints the installed version', () => {
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    expect(execFileSync(join(dir, 'node_modules', '.bin', 'request-crypto'), ['--version'], { encoding: 'utf8' })).toBe(`${version}\n`);
+  });
+
+  it('loads request-crypto/receiver with require() and request-crypto/sender with import', () => {
+    writeFileSync(
+      join(dir, 'light.mjs'),
+      `import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { createRequestEncryptor } from 'request-crypto/sender';
+const { createRequestDecryptor } = createRequire(import.meta.url)('request-crypto/receiver');
+const v = JSON.parse(readFileSync('./vectors.json', 'utf8'));
+const body = await (await createRequestEncryptor(v.publicJWKS)).encrypt('kibana1', { via: 'light' });
+console.log(JSON.stringify(await (await createRequestDecryptor(v.privateJWKS)).decrypt(body)));`,
+    );
+    expect(JSON.parse(execFileSync(process.execPath, ['light.mjs'], { cwd: dir, encoding: 'utf8' }))).toEqual({ via: 'light' });
+  });
+
+  it.each(['node', 'node16'])('type-checks imports of the light entries under moduleResolution %s', (resolution) => {
+    writeFileSync(
+      join(dir, `light-${resolution}.ts`),
+      `import { createRequestDecryptor, RequestCryptoError, type Decryptor, type PrivateJWKS } from 'request-crypto/receiver';
+import { createRequestEncryptor, type Encryptor, type PublicJWKS } from 'request-crypto/sender';
+import { createJWKManager } from 'request-crypto';
+export async function pair(pub: PublicJWKS, priv: PrivateJWKS): Promise<[Encryptor, Decryptor, boolean]> {
+  await createJWKManager();
+  return [await createRequestEncryptor(pub), await createRequestDecryptor(priv), new Error() instanceof RequestCryptoError];
+}
+`,
+    );
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const module = resolution === 'node' ? 'commonjs' : 'node16';
+    const args = ['--noEmit', '--strict', '--skipLibCheck', 'false', '--module', module, '--moduleResolution', resolution];
+    args.push('--typeRoots', join(root, 'node_modules', '@types'), '--types', 'node', `light-${resolution}.ts`);
+    // Throws, with tsc's output, when a light entry's declarations cannot be found or do not compile.
+    execFileSync(process.execPath, [tsc, ...args], { cwd: dir, encoding: 'utf8' });
+  }, 60_000);
 
   it('round-trips a body through require() from a .cjs file', () => {
     writeFileSync(
@@ -124,7 +173,7 @@ const v = require('./vectors.json');
 })().catch((e) => { console.error(e); process.exit(1); });`,
     );
     const out = execFileSync(process.execPath, ['check.cjs'], { cwd: dir, encoding: 'utf8' });
-    // Installed with --ignore-scripts, so there is no accelerator: crypto.pbkdf2 derives the keys.
+    // Nothing was built at install, so there is no accelerator: crypto.pbkdf2 derives the keys.
     expect(JSON.parse(out)).toEqual([{ via: 'cjs' }, vectors.vectors[0]!.payload, 'function', 'node:crypto']);
   });
 
@@ -226,13 +275,16 @@ export async function check(body: string): Promise<number> {
     },
   );
 
-  it('builds the accelerator in its install script, and then derives the keys with it', () => {
+  it('"request-crypto accelerator build" builds it in the installed package, which then derives with it', () => {
     const env = { ...process.env };
-    delete env['REQUEST_CRYPTO_NATIVE']; // the suite may run on the fallback; the install must not
-    execFileSync('npm', ['rebuild', '--foreground-scripts', 'request-crypto'], { cwd: dir, encoding: 'utf8', env });
-    expect(existsSync(join(dir, 'node_modules', 'request-crypto', 'build', 'Release', 'pbkdf2_sha512.node'))).toBe(true);
+    delete env['REQUEST_CRYPTO_NATIVE']; // the suite may run on the fallback; this test must not
+    delete env['REQUEST_CRYPTO_ACCELERATOR'];
+    const report = execFileSync(join(dir, 'node_modules', '.bin', 'request-crypto'), ['accelerator', 'build'], { cwd: dir, encoding: 'utf8', env });
+    expect(report).toContain(`Built ${join(dir, 'node_modules', 'request-crypto', 'native', 'build', 'Release', 'pbkdf2_sha512.node')}`);
+    expect(report).toMatch(/^Speed-up: \d+\.\d\dx over crypto\.pbkdf2/m);
     const out = execFileSync(process.execPath, ['check.cjs'], { cwd: dir, encoding: 'utf8', env });
-    // In FIPS mode (inherited through OPENSSL_CONF) the library never uses it, built or not.
-    expect(JSON.parse(out)).toEqual([{ via: 'cjs' }, vectors.vectors[0]!.payload, 'function', FIPS ? 'node:crypto' : 'native']);
+    // In FIPS mode (inherited through the OpenSSL configuration) the accelerator is never used.
+    const backend = FIPS ? 'node:crypto' : 'native';
+    expect(JSON.parse(out)).toEqual([{ via: 'cjs' }, vectors.vectors[0]!.payload, 'function', backend]);
   }, 120_000);
 });

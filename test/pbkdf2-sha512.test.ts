@@ -1,14 +1,17 @@
-import { pbkdf2Sync, randomBytes } from 'node:crypto';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { getFips, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 import fc from 'fast-check';
 
 import type * as requestCrypto from '../src';
-import { keyDerivationBackend, pbkdf2Sha512 } from '../src/legacy/pbkdf2-sha512';
-import { FIPS, itUnlessFips, vectors } from './helpers';
+import type * as loader from '../src/legacy/pbkdf2-sha512';
+import { pbkdf2Sha512 } from '../src/legacy/pbkdf2-sha512';
+import { vectors } from './helpers';
 
-const ACCELERATOR_PATH = join(__dirname, '..', 'build', 'Release', 'pbkdf2_sha512.node');
+const ACCELERATOR_PATH = join(__dirname, '..', 'native', 'build', 'Release', 'pbkdf2_sha512.node');
 
 interface Accelerator {
   derive(...args: unknown[]): Promise<Buffer>;
@@ -19,9 +22,14 @@ const reference = (passphrase: Buffer, salt: Buffer, iterations: number, keyLeng
   pbkdf2Sync(passphrase, salt, iterations, keyLength, 'sha512');
 
 describe('the PBKDF2 accelerator', () => {
-  it('is built at install and used, unless REQUEST_CRYPTO_NATIVE=0 or in FIPS mode', () => {
-    const off = process.env['REQUEST_CRYPTO_NATIVE'] === '0' || FIPS;
-    expect(keyDerivationBackend()).toBe(off ? 'node:crypto' : 'native');
+  it('is built by npm test and used by default, unless FIPS mode is on', () => {
+    delete process.env['REQUEST_CRYPTO_NATIVE'];
+    delete process.env['REQUEST_CRYPTO_ACCELERATOR'];
+    try {
+      expect(isolatedLoader().keyDerivationBackend()).toBe(getFips() === 1 ? 'node:crypto' : 'native');
+    } finally {
+      restore();
+    }
   });
 
   it('gives the published PBKDF2-HMAC-SHA512 vectors for "password" and "salt"', async () => {
@@ -127,24 +135,52 @@ describe('the native module checks its arguments', () => {
   });
 });
 
-describe('without the accelerator', () => {
-  const saved = process.env['REQUEST_CRYPTO_NATIVE'];
-  afterEach(() => {
-    if (saved === undefined) delete process.env['REQUEST_CRYPTO_NATIVE'];
-    else process.env['REQUEST_CRYPTO_NATIVE'] = saved;
-    jest.dontMock(ACCELERATOR_PATH);
-    // The library requires the accelerator at its first derivation, after isolateModules has
-    // returned, so a mock that loaded lands in the shared registry: drop it.
-    jest.resetModules();
-  });
+const ENV_NAMES = ['REQUEST_CRYPTO_NATIVE', 'REQUEST_CRYPTO_ACCELERATOR'] as const;
+const savedEnv = Object.fromEntries(ENV_NAMES.map((name) => [name, process.env[name]]));
 
-  function isolated(): typeof requestCrypto {
-    let loaded: typeof requestCrypto | undefined;
-    jest.isolateModules(() => {
-      loaded = jest.requireActual<typeof requestCrypto>('../src');
-    });
-    return loaded!;
+/** Puts the two variables back as the suite found them and drops this file's module mocks. */
+function restore(): void {
+  for (const name of ENV_NAMES) {
+    const value = savedEnv[name];
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
   }
+  jest.dontMock(ACCELERATOR_PATH);
+  jest.dontMock('node:crypto');
+  // A module a mock factory made stays cached in jest's registry; the next test's factory must run.
+  jest.resetModules();
+}
+
+/**
+ * node:crypto as in a process whose FIPS mode is `on.value` (switchable), so that tests of the
+ * accelerator being chosen hold in a suite run in FIPS mode too.
+ */
+function fipsCrypto(on: { value: boolean }): void {
+  jest.doMock('node:crypto', () => ({ ...jest.requireActual<object>('node:crypto'), getFips: () => (on.value ? 1 : 0) }));
+}
+
+/** A fresh copy of the package, which decides its backend anew. */
+function isolated(): typeof requestCrypto {
+  let loaded: typeof requestCrypto | undefined;
+  jest.isolateModules(() => {
+    loaded = jest.requireActual<typeof requestCrypto>('../src');
+  });
+  return loaded!;
+}
+
+/** A fresh copy of the loader alone, for its status. */
+function isolatedLoader(): typeof loader {
+  let loaded: typeof loader | undefined;
+  jest.isolateModules(() => {
+    loaded = jest.requireActual<typeof loader>('../src/legacy/pbkdf2-sha512');
+  });
+  return loaded!;
+}
+
+describe('without the accelerator', () => {
+  // Only these tests' own settings and mocks may decide; a file named by the environment may not.
+  beforeEach(() => delete process.env['REQUEST_CRYPTO_ACCELERATOR']);
+  afterEach(restore);
 
   it('REQUEST_CRYPTO_NATIVE=0 derives with crypto.pbkdf2 and still opens the golden bodies', async () => {
     process.env['REQUEST_CRYPTO_NATIVE'] = '0';
@@ -162,8 +198,7 @@ describe('without the accelerator', () => {
     expect(rc.keyDerivationBackend()).toBe('node:crypto');
   });
 
-  // In FIPS mode it is never tried at all (tested below, in both modes).
-  itUnlessFips('tries to load a missing accelerator only once', async () => {
+  it('tries to load a missing accelerator only once', async () => {
     delete process.env['REQUEST_CRYPTO_NATIVE']; // so that only the mock can turn it off
     let attempts = 0;
     jest.doMock(ACCELERATOR_PATH, () => {
@@ -188,48 +223,6 @@ describe('without the accelerator', () => {
     expect(await (await rc.createRequestDecryptor(vectors.privateJWKS)).decrypt(body)).toEqual({ n: 1 });
   });
 
-  it('is never loaded while crypto.getFips() is on, and left as soon as FIPS is turned on', async () => {
-    delete process.env['REQUEST_CRYPTO_NATIVE']; // so that only FIPS can turn it off
-    let fips = 1;
-    let loads = 0;
-    let derivations = 0;
-    jest.doMock('node:crypto', () => ({ ...jest.requireActual<object>('node:crypto'), getFips: () => fips }));
-    jest.doMock(ACCELERATOR_PATH, () => {
-      loads += 1;
-      const real = jest.requireActual<Accelerator>(ACCELERATOR_PATH);
-      return {
-        deriveSync: real.deriveSync,
-        derive: (...args: unknown[]) => {
-          derivations += 1;
-          return real.derive(...args);
-        },
-      };
-    });
-    try {
-      const rc = isolated();
-      const encryptor = await rc.createRequestEncryptor(vectors.publicJWKS);
-      const decryptor = await rc.createRequestDecryptor(vectors.privateJWKS);
-      const roundTrip = async (): Promise<void> => {
-        expect(await decryptor.decrypt(await encryptor.encrypt('kibana1', { n: 1 }))).toEqual({ n: 1 });
-      };
-      await roundTrip();
-      expect(rc.keyDerivationBackend()).toBe('node:crypto');
-      expect([loads, derivations]).toEqual([0, 0]);
-
-      fips = 0; // the mock's way to show that the accelerator was really there to be used
-      expect(rc.keyDerivationBackend()).toBe('native');
-      await roundTrip();
-      expect([loads, derivations]).toEqual([1, 2]);
-
-      fips = 1; // as crypto.setFips(true) would, once the accelerator is loaded
-      await roundTrip();
-      expect(rc.keyDerivationBackend()).toBe('node:crypto');
-      expect(derivations).toBe(2);
-    } finally {
-      jest.dontMock('node:crypto');
-    }
-  });
-
   it('an accelerator whose bytes differ from crypto.pbkdf2 is never used', () => {
     delete process.env['REQUEST_CRYPTO_NATIVE']; // so that only the mock can turn it off
     const derive = jest.fn();
@@ -243,6 +236,157 @@ describe('without the accelerator', () => {
     }));
     const rc = isolated();
     expect(rc.keyDerivationBackend()).toBe('node:crypto');
+    expect(derive).not.toHaveBeenCalled();
+  });
+});
+
+describe('the self-check', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'request-crypto-fake-accelerator-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(restore);
+
+  /**
+   * A JavaScript stand-in for the accelerator, named by REQUEST_CRYPTO_ACCELERATOR, that gives
+   * crypto.pbkdf2's bytes below 100 iterations and flips a bit from 100 on, in the calls listed.
+   */
+  function fakeAccelerator(name: string, wrongIn: Array<'derive' | 'deriveSync'>): string {
+    const path = join(dir, `${name}.js`);
+    writeFileSync(
+      path,
+      `const { pbkdf2Sync } = require('node:crypto');
+const right = (p, s, n, len) => pbkdf2Sync(p, s, n, len, 'sha512');
+const wrong = (p, s, n, len) => { const key = right(p, s, n, len); if (n >= 100) key[0] ^= 1; return key; };
+module.exports = {
+  deriveSync: ${wrongIn.includes('deriveSync') ? 'wrong' : 'right'},
+  derive: async (p, s, n, len) => (${wrongIn.includes('derive') ? 'wrong' : 'right'})(p, s, n, len),
+};
+`,
+    );
+    return path;
+  }
+
+  const [passphrase, salt] = [randomBytes(32), randomBytes(64)];
+
+  it('rejects an accelerator that is right at a few iterations and wrong at 10,000', async () => {
+    delete process.env['REQUEST_CRYPTO_NATIVE'];
+    process.env['REQUEST_CRYPTO_ACCELERATOR'] = fakeAccelerator('wrong-when-long', ['derive', 'deriveSync']);
+    const fresh = isolatedLoader();
+    // The first derivation waits for the one-time check, so even it gets crypto.pbkdf2's key.
+    expect(await fresh.pbkdf2Sha512(passphrase, salt, 10000, 32)).toEqual(reference(passphrase, salt, 10000, 32));
+    expect(fresh.keyDerivationBackend()).toBe('node:crypto');
+    expect((await fresh.keyDerivationStatus()).reason).toMatch(/failed its self-check at 10,000 iterations/);
+  });
+
+  it('checks the call derivations use: an accelerator whose derive alone is wrong at 10,000 is rejected', async () => {
+    delete process.env['REQUEST_CRYPTO_NATIVE'];
+    process.env['REQUEST_CRYPTO_ACCELERATOR'] = fakeAccelerator('async-wrong-when-long', ['derive']);
+    const fresh = isolatedLoader();
+    expect(await fresh.pbkdf2Sha512(passphrase, salt, 10000, 32)).toEqual(reference(passphrase, salt, 10000, 32));
+    expect(fresh.keyDerivationBackend()).toBe('node:crypto');
+  });
+
+  it('rejects it too when keyDerivationBackend() is asked before any derivation', () => {
+    delete process.env['REQUEST_CRYPTO_NATIVE'];
+    process.env['REQUEST_CRYPTO_ACCELERATOR'] = fakeAccelerator('asked-first', ['derive', 'deriveSync']);
+    expect(isolatedLoader().keyDerivationBackend()).toBe('node:crypto');
+  });
+
+  it('accepts an accelerator that is right everywhere', async () => {
+    delete process.env['REQUEST_CRYPTO_NATIVE'];
+    process.env['REQUEST_CRYPTO_ACCELERATOR'] = fakeAccelerator('right', []);
+    fipsCrypto({ value: false });
+    const fresh = isolatedLoader();
+    expect(await fresh.pbkdf2Sha512(passphrase, salt, 10000, 32)).toEqual(reference(passphrase, salt, 10000, 32));
+    expect(fresh.keyDerivationBackend()).toBe('native');
+  });
+});
+
+describe('where the accelerator is looked for', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'request-crypto-accelerator-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(restore);
+
+  it('nowhere while the module loads: the first derivation looks for it', async () => {
+    delete process.env['REQUEST_CRYPTO_NATIVE'];
+    delete process.env['REQUEST_CRYPTO_ACCELERATOR'];
+    fipsCrypto({ value: false });
+    let attempts = 0;
+    jest.doMock(ACCELERATOR_PATH, () => {
+      attempts += 1;
+      return jest.requireActual(ACCELERATOR_PATH);
+    });
+    const rc = isolated();
+    expect(attempts).toBe(0);
+    await (await rc.createRequestEncryptor(vectors.publicJWKS, { prepareAhead: 0 })).encrypt('kibana1', { n: 1 });
+    expect(attempts).toBe(1);
+  });
+
+  it('REQUEST_CRYPTO_ACCELERATOR loads the file it names, as a bundle that ships the binary does', async () => {
+    delete process.env['REQUEST_CRYPTO_NATIVE'];
+    const shipped = join(dir, 'shipped-pbkdf2_sha512.node');
+    copyFileSync(ACCELERATOR_PATH, shipped);
+    process.env['REQUEST_CRYPTO_ACCELERATOR'] = shipped;
+    fipsCrypto({ value: false });
+    const fresh = isolatedLoader();
+    expect(await fresh.keyDerivationStatus()).toMatchObject({ backend: 'native', path: shipped });
+  });
+
+  it('REQUEST_CRYPTO_ACCELERATOR naming a missing file means crypto.pbkdf2, not the package build', async () => {
+    delete process.env['REQUEST_CRYPTO_NATIVE'];
+    process.env['REQUEST_CRYPTO_ACCELERATOR'] = join(dir, 'missing.node');
+    const fresh = isolatedLoader();
+    const status = await fresh.keyDerivationStatus();
+    expect(status).toMatchObject({ backend: 'node:crypto', path: join(dir, 'missing.node') });
+    expect(status.reason).toMatch(/no such file/);
+  });
+
+  it('REQUEST_CRYPTO_NATIVE=0 wins over REQUEST_CRYPTO_ACCELERATOR', () => {
+    process.env['REQUEST_CRYPTO_NATIVE'] = '0';
+    process.env['REQUEST_CRYPTO_ACCELERATOR'] = ACCELERATOR_PATH;
+    expect(isolatedLoader().keyDerivationBackend()).toBe('node:crypto');
+  });
+});
+
+describe('in FIPS mode', () => {
+  afterEach(restore);
+
+  it('keyDerivationBackend() is node:crypto and the accelerator is never loaded', async () => {
+    delete process.env['REQUEST_CRYPTO_NATIVE'];
+    delete process.env['REQUEST_CRYPTO_ACCELERATOR'];
+    fipsCrypto({ value: true });
+    let attempts = 0;
+    jest.doMock(ACCELERATOR_PATH, () => {
+      attempts += 1;
+      return jest.requireActual(ACCELERATOR_PATH);
+    });
+    const rc = isolated();
+    expect(rc.keyDerivationBackend()).toBe('node:crypto');
+    const body = await (await rc.createRequestEncryptor(vectors.publicJWKS)).encrypt('kibana1', { n: 1 });
+    expect(await (await rc.createRequestDecryptor(vectors.privateJWKS)).decrypt(body)).toEqual({ n: 1 });
+    expect(attempts).toBe(0);
+  });
+
+  it('switched on after the accelerator was chosen, derivations leave the accelerator', async () => {
+    delete process.env['REQUEST_CRYPTO_NATIVE'];
+    delete process.env['REQUEST_CRYPTO_ACCELERATOR'];
+    const fips = { value: false };
+    fipsCrypto(fips);
+    const real = jest.requireActual<Accelerator>(ACCELERATOR_PATH);
+    const derive = jest.fn((...args: unknown[]) => real.derive(...args));
+    jest.doMock(ACCELERATOR_PATH, () => ({ derive, deriveSync: real.deriveSync }));
+    const fresh = isolatedLoader();
+    expect(fresh.keyDerivationBackend()).toBe('native');
+    fips.value = true;
+    derive.mockClear();
+    const [p, s] = [randomBytes(32), randomBytes(64)];
+    expect(await fresh.pbkdf2Sha512(p, s, 10000, 32)).toEqual(reference(p, s, 10000, 32));
+    expect(fresh.keyDerivationBackend()).toBe('node:crypto');
     expect(derive).not.toHaveBeenCalled();
   });
 });

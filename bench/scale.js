@@ -1,0 +1,198 @@
+/**
+ * The receiver at scale, for `npm run bench`: 'jwe' decrypt against panva's jose 6, how late a
+ * timer runs while RSA-4096 bodies are decrypted, a real HTTP receiver under load against the
+ * original, and a soak of 100,000 bodies through one decryptor.
+ */
+'use strict';
+/* global TextDecoder, setInterval, clearInterval, fetch */
+
+const { spawn, execFileSync } = require('node:child_process');
+const { generateKeyPairSync } = require('node:crypto');
+const path = require('node:path');
+
+const autocannon = require('autocannon');
+
+/** panva's jose 6 (ESM only), loaded once. */
+let jose;
+async function loadJose() {
+  jose ??= await import('jose6');
+  return jose;
+}
+
+/** Rows: 'jwe' decrypt of ours against jose 6's compactDecrypt of the same bodies. */
+async function joseRows(compare, ours, fixture, payloadOf, config) {
+  const j = await loadJose();
+  const jwk = fixture.privateJWKS.keys[0];
+  const key = await j.importJWK({ ...jwk, alg: 'RSA-OAEP' }, 'RSA-OAEP');
+  const encryptor = await ours.createRequestEncryptor(fixture.publicJWKS);
+  const decryptor = await ours.createRequestDecryptor(fixture.privateJWKS);
+  const decoder = new TextDecoder();
+  const rows = [];
+  for (const [label, bytes] of [['100 B', 100], ['10 KB', 10 * 1024]]) {
+    const body = await encryptor.encrypt('kibana1', payloadOf(bytes), { format: 'jwe' });
+    for (const inflight of [1, 32]) {
+      rows.push(
+        await compare(`jwe decrypt (ours) vs jose 6 ${label}`, inflight === 1 ? 1.3 : 1.5, {
+          ours: () => decryptor.decrypt(body),
+          original: async () => JSON.parse(decoder.decode((await j.compactDecrypt(body, key)).plaintext)),
+        }, inflight, config),
+      );
+    }
+  }
+  return rows;
+}
+
+/** Keeps `inflight` decrypts pending for `ms` while a 2 ms timer runs; reports the timer's lateness. */
+async function timerLateness(decrypt, bodies, inflight, ms) {
+  const late = [];
+  let expected = performance.now() + 2;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    late.push(Math.max(0, now - expected));
+    expected = now + 2;
+  }, 2);
+  const started = performance.now();
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (performance.now() - started < ms) {
+      await decrypt(bodies[(next += 1) % bodies.length]).catch(() => undefined);
+      done += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: inflight }, worker));
+  clearInterval(timer);
+  late.sort((a, b) => a - b);
+  return { maxMs: late[late.length - 1] ?? NaN, p99Ms: late[Math.floor(late.length * 0.99)] ?? NaN, bodiesPerSec: (done * 1000) / (performance.now() - started) };
+}
+
+/** The event-loop figure: 32 RSA-4096 bodies in flight, ours on threads, ours on the loop, jose 6. */
+async function eventLoopFigure(ours, quick) {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 4096 });
+  const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'big', use: 'enc', alg: 'RSA-OAEP' };
+  const { kty, kid, use, alg, e, n } = jwk;
+  const encryptor = await ours.createRequestEncryptor({ keys: [{ kty, kid, use, alg, e, n }] });
+  const bodies = await Promise.all(Array.from({ length: 64 }, (_, i) => encryptor.encrypt('big', { i }, { format: 'jwe' })));
+  const j = await loadJose();
+  const joseKey = await j.importJWK(jwk, 'RSA-OAEP');
+  const threads = await ours.createRequestDecryptor({ keys: [jwk] });
+  const loop = await ours.createRequestDecryptor({ keys: [jwk] }, { unwrapOn: 'event-loop' });
+  const ms = quick ? 1000 : 4000;
+  const result = {};
+  for (const [name, decrypt] of [
+    ['ours (threads)', (b) => threads.decrypt(b)],
+    ["ours (unwrapOn 'event-loop')", (b) => loop.decrypt(b)],
+    ['jose 6', (b) => j.compactDecrypt(b, joseKey)],
+  ]) {
+    await timerLateness(decrypt, bodies, 32, 200);
+    result[name] = await timerLateness(decrypt, bodies, 32, ms);
+    const r = result[name];
+    console.log(`event loop, 32 RSA-4096 bodies in flight, ${name}: 2 ms timer late by at most ${r.maxMs.toFixed(1)} ms (p99 ${r.p99Ms.toFixed(1)} ms), ${r.bodiesPerSec.toFixed(0)} bodies/s`);
+  }
+  return { ...result, target: 'ours (threads) late by at most 20 ms', met: result['ours (threads)'].maxMs <= 20 };
+}
+
+function startReceiver(lib, jwksFile) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(__dirname, 'http-receiver.js'), lib, jwksFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child.stdout.once('data', (chunk) => resolve({ child, port: Number(String(chunk).trim()) }));
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`receiver exited with ${code}`)));
+  });
+}
+
+async function stats(port) {
+  const res = await fetch(`http://127.0.0.1:${port}/stats`);
+  return res.json();
+}
+
+/** One load run: 64 connections for `seconds`, every request a POST of one of `bodies`. */
+async function load(port, bodies, seconds) {
+  const requests = bodies.map((body) => ({ method: 'POST', body, headers: { 'content-type': 'text/plain' } }));
+  const result = await autocannon({ url: `http://127.0.0.1:${port}`, connections: 64, duration: seconds, requests });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+    total: result.requests.total,
+  };
+}
+
+/** HTTP rows: the demo's receiver, ours against the original, on the same bodies. */
+async function httpRows(libs, jwksFile, cases, seconds) {
+  const rows = [];
+  for (const { name, bodies } of cases) {
+    const row = { name };
+    for (const who of ['ours', 'original']) {
+      const { child, port } = await startReceiver(libs[who], jwksFile);
+      try {
+        await load(port, bodies[who], 2); // warm up
+        const result = await load(port, bodies[who], seconds);
+        row[who] = { ...result, peakRss: (await stats(port)).peakRss };
+      } finally {
+        child.kill();
+      }
+    }
+    row.ratio = row.ours.rps / row.original.rps;
+    rows.push(row);
+    const mib = (b) => (b / 1048576).toFixed(0);
+    console.log(
+      `HTTP ${name}, 64 connections, ${seconds} s: ours ${row.ours.rps.toFixed(0)} req/s (p50/p99 ${row.ours.p50}/${row.ours.p99} ms, ` +
+        `${mib(row.ours.peakRss)} MiB peak, ${row.ours.errors} errors), original ${row.original.rps.toFixed(0)} req/s ` +
+        `(p50/p99 ${row.original.p50}/${row.original.p99} ms, ${mib(row.original.peakRss)} MiB peak, ${row.original.errors} errors): ${row.ratio.toFixed(2)}×`,
+    );
+  }
+  return rows;
+}
+
+const SOAK_CHILD = `
+const lib = require(process.argv[1]);
+const v = JSON.parse(require('node:fs').readFileSync(process.argv[2], 'utf8'));
+const total = Number(process.argv[3]);
+(async () => {
+  const encryptor = await lib.createRequestEncryptor(v.publicJWKS);
+  const decryptor = await lib.createRequestDecryptor(v.privateJWKS);
+  const bodies = [];
+  for (let i = 0; i < 64; i += 1) bodies.push(await encryptor.encrypt('kibana1', { i, text: 'x'.repeat(200 + i) }, { format: i % 4 === 0 ? 'legacy' : 'jwe', compress: i % 4 === 1 ? true : undefined }));
+  const marks = [];
+  let done = 0;
+  const mark = () => { global.gc(); const m = process.memoryUsage(); marks.push({ done, rss: m.rss, heapUsed: m.heapUsed, external: m.external }); };
+  const started = Date.now();
+  const worker = async () => {
+    while (done < total) {
+      const i = done++;
+      const out = await decryptor.decrypt(bodies[i % 64]);
+      if (out.i !== i % 64) throw new Error('wrong payload');
+      if ((i + 1) % (total / 10) === 0) mark();
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, worker));
+  process.stdout.write(JSON.stringify({ marks, seconds: (Date.now() - started) / 1000 }));
+})();
+`;
+
+/** The soak: `total` bodies through one decryptor, 32 in flight; RSS and heap after GC at every tenth. */
+function soak(libFile, fixtureFile, total) {
+  const out = execFileSync(process.execPath, ['--expose-gc', '-e', SOAK_CHILD, libFile, fixtureFile, String(total)], { encoding: 'utf8', maxBuffer: 1e7 });
+  const { marks, seconds } = JSON.parse(out);
+  const warm = marks[0];
+  const last = marks[marks.length - 1];
+  const mib = (b) => (b / 1048576).toFixed(1);
+  const result = {
+    total,
+    seconds,
+    afterWarmUp: warm,
+    atEnd: last,
+    rssGrowth: last.rss - warm.rss,
+    heapGrowth: last.heapUsed - warm.heapUsed,
+    marks,
+  };
+  console.log(
+    `soak: ${total} bodies (3 in 4 'jwe', 1 in 4 legacy), 32 in flight, ${seconds.toFixed(0)} s: after ${warm.done} RSS ${mib(warm.rss)} MiB ` +
+      `heap ${mib(warm.heapUsed)} MiB; after ${last.done} RSS ${mib(last.rss)} MiB heap ${mib(last.heapUsed)} MiB`,
+  );
+  return result;
+}
+
+module.exports = { joseRows, eventLoopFigure, httpRows, soak };

@@ -1,0 +1,37 @@
+/**
+ * `request-crypto/receiver`: the receiver's side alone, for bundled services such as a Lambda.
+ *
+ * It holds {@link createRequestDecryptor}, its defaults, every error class and the types a
+ * receiver names, and nothing that loads node-jose (the key manager and the rest of the drop-in
+ * API of `@elastic/request-crypto` stay in the root entry, `request-crypto`). A handler that
+ * imports only this entry bundles to a small fraction of the root's size and runs without
+ * `node_modules`. Everything here is the same object as the root's export of the same name.
+ *
+ * ```ts
+ * import { createRequestDecryptor, RequestCryptoError } from 'request-crypto/receiver';
+ * ```
+ *
+ * @packageDocumentation
+ */
+export {
+  createRequestDecryptor,
+  DEFAULT_CLOCK_TOLERANCE_SECONDS,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_PAYLOAD_DEPTH,
+  DEFAULT_MAX_PAYLOAD_VALUES,
+} from './decryptor';
+export type { BodyMetadata, DecryptedPayload, DecryptOptions, DecryptResult, Decryptor, DecryptorOptions } from './decryptor';
+export { MAX_UNKNOWN_KID_LENGTH } from './decrypt-event';
+export type { DecryptEvent, OnDecrypt } from './decrypt-event';
+export { MAX_PAYLOAD_ISSUES } from './schema';
+export type { StandardSchemaV1 } from './schema';
+export type { BodyFormat } from './encryptor';
+export type { EncryptedBody } from './encoding/body-text';
+export type { UnwrapKey, UnwrapKeyRequest } from './keys/unwrap';
+export type { BodyContext } from './jwe/body';
+export { keyDerivationBackend } from './legacy/pbkdf2-sha512';
+export type { KeyDerivationBackend } from './legacy/pbkdf2-sha512';
+export type { BodyHeader, JWK, JWKMetadata, JWKS, KeyUse, PrivateJWK, PrivateJWKS, PublicJWK, PublicJWKS } from './types';
+// Every error class and ERROR_CODES: a caller matches on them whichever entry it imports.
+export * from './errors';

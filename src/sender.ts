@@ -1,0 +1,22 @@
+/**
+ * `request-crypto/sender`: the sender's side alone, for bundled services and small installs.
+ *
+ * It holds {@link createRequestEncryptor}, every error class and the types a sender names, and
+ * nothing that loads node-jose (the key manager and the rest of the drop-in API of
+ * `@elastic/request-crypto` stay in the root entry, `request-crypto`). Everything here is the
+ * same object as the root's export of the same name.
+ *
+ * ```ts
+ * import { createRequestEncryptor, type PublicJWKS } from 'request-crypto/sender';
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { createRequestEncryptor } from './encryptor';
+export type { BodyFormat, EncryptOptions, Encryptor, EncryptorOptions } from './encryptor';
+export type { BodyContext } from './jwe/body';
+export { keyDerivationBackend } from './legacy/pbkdf2-sha512';
+export type { KeyDerivationBackend } from './legacy/pbkdf2-sha512';
+export type { JWK, JWKS, KeyUse, PublicJWK, PublicJWKS } from './types';
+// Every error class and ERROR_CODES: a caller matches on them whichever entry it imports.
+export * from './errors';

@@ -1,0 +1,120 @@
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { join } from 'node:path';
+
+import { createRequestDecryptor, createRequestEncryptor, ERROR_CODES, type PrivateJWK, type PrivateJWKS, type PublicJWKS } from '../src';
+import { sharedUnwrapPool } from '../src/keys/unwrap-pool';
+import { rejectionOf, vectors } from './helpers';
+
+/** A set of one RSA-4096 key: about 4 ms of CPU per unwrap, enough to see who waits for it. */
+function rsa4096(): { privateJWKS: PrivateJWKS; publicJWKS: PublicJWKS } {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 4096 });
+  const jwk = { ...(privateKey.export({ format: 'jwk' }) as object), kid: 'big', use: 'enc', alg: 'RSA-OAEP' } as PrivateJWK;
+  const { kty, kid, use, alg, e, n } = jwk;
+  return { privateJWKS: { keys: [jwk] }, publicJWKS: { keys: [{ kty, kid, use, alg, e, n }] } };
+}
+
+/** Forged bodies for the key: each costs one full private operation before it fails at the tag. */
+async function hostileBodies(publicJWKS: PublicJWKS, count: number): Promise<string[]> {
+  const encryptor = await createRequestEncryptor(publicJWKS);
+  const bodies = await Promise.all(Array.from({ length: count }, (_, i) => encryptor.encrypt('big', { i }, { format: 'jwe' })));
+  return bodies.map((body) => {
+    const parts = body.split('.');
+    const tag = Buffer.from(parts[4]!, 'base64url');
+    tag[0] = tag[0]! ^ 1;
+    parts[4] = tag.toString('base64url');
+    return parts.join('.');
+  });
+}
+
+/** Decrypts all bodies at once while a 2 ms timer runs; returns how the timer fared. */
+async function timerDuring(run: () => Promise<unknown>): Promise<{ ticks: number; longestGapMs: number }> {
+  let ticks = 0;
+  let last = performance.now();
+  let longestGapMs = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    longestGapMs = Math.max(longestGapMs, now - last);
+    last = now;
+    ticks += 1;
+  }, 2);
+  try {
+    last = performance.now();
+    await run();
+    longestGapMs = Math.max(longestGapMs, performance.now() - last);
+  } finally {
+    clearInterval(timer);
+  }
+  return { ticks, longestGapMs };
+}
+
+describe('RSA off the event loop', () => {
+  let big: { privateJWKS: PrivateJWKS; publicJWKS: PublicJWKS };
+  let hostile: string[];
+  beforeAll(async () => {
+    big = rsa4096();
+    hostile = await hostileBodies(big.publicJWKS, 64);
+  });
+
+  it('keeps a timer firing while 64 hostile bodies for an RSA-4096 key are decrypted', async () => {
+    const decryptor = await createRequestDecryptor(big.privateJWKS);
+    await rejectionOf(decryptor.decrypt(hostile[0]!)); // start the threads
+    let codes: string[] = [];
+    const timer = await timerDuring(async () => {
+      codes = await Promise.all(hostile.map(async (body) => (await rejectionOf(decryptor.decrypt(body))).code!));
+    });
+    expect(codes).toEqual(hostile.map(() => ERROR_CODES.DECRYPTION_FAILED));
+    // 64 unwraps are over 200 ms of CPU; on the event loop they would run back to back.
+    expect(timer.ticks).toBeGreaterThanOrEqual(3);
+    expect(timer.longestGapMs).toBeLessThan(100);
+  });
+
+  it("holds the event loop for every unwrap with unwrapOn 'event-loop' (what the threads avoid)", async () => {
+    const decryptor = await createRequestDecryptor(big.privateJWKS, { unwrapOn: 'event-loop' });
+    const timer = await timerDuring(() => Promise.all(hostile.map((body) => rejectionOf(decryptor.decrypt(body)))));
+    expect(timer.ticks).toBeLessThanOrEqual(1);
+    expect(timer.longestGapMs).toBeGreaterThanOrEqual(100);
+  });
+
+  it('decrypts bodies for every key size in flight together, each to its own payload, in order', async () => {
+    const decryptor = await createRequestDecryptor({ keys: [...vectors.privateJWKS.keys, ...big.privateJWKS.keys] });
+    const encryptor = await createRequestEncryptor({ keys: [...vectors.publicJWKS.keys, ...big.publicJWKS.keys] });
+    const bodies = await Promise.all(
+      Array.from({ length: 96 }, (_, i) => encryptor.encrypt(i % 3 === 0 ? 'big' : 'kibana1', { i }, { format: i % 2 === 0 ? 'jwe' : 'legacy' })),
+    );
+    expect(await Promise.all(bodies.map((body) => decryptor.decrypt(body)))).toEqual(bodies.map((_, i) => ({ i })));
+  });
+
+  it('turns a thread stopped mid-flight into ERR_DECRYPTION_FAILED, then starts new threads', async () => {
+    const decryptor = await createRequestDecryptor(big.privateJWKS);
+    const encryptor = await createRequestEncryptor(big.publicJWKS);
+    const bodies = await Promise.all(Array.from({ length: 8 }, (_, i) => encryptor.encrypt('big', { i }, { format: 'jwe' })));
+    const outcomes = bodies.map((body) => decryptor.decrypt(body).then((payload) => payload, (err: { code: string }) => err.code));
+    await sharedUnwrapPool().close();
+    for (const [i, outcome] of (await Promise.all(outcomes)).entries()) {
+      // Each body either finished before the threads stopped, or failed like any forgery.
+      expect([{ i }, ERROR_CODES.DECRYPTION_FAILED]).toContainEqual(outcome);
+    }
+    expect(await Promise.all(bodies.map((body) => decryptor.decrypt(body)))).toEqual(bodies.map((_, i) => ({ i })));
+  });
+
+  it('refuses an unwrapOn other than threads or event-loop', async () => {
+    const err = await rejectionOf(createRequestDecryptor(vectors.privateJWKS, { unwrapOn: 'gpu' as never }));
+    expect(err.code).toBe(ERROR_CODES.INVALID_ARGUMENT);
+  });
+
+  it('lets a process exit once its bodies are decrypted: idle threads keep nothing alive', () => {
+    const script = `
+      const { createRequestDecryptor, createRequestEncryptor } = require(process.argv[1]);
+      const v = JSON.parse(process.argv[2]);
+      (async () => {
+        const encryptor = await createRequestEncryptor(v.publicJWKS);
+        const decryptor = await createRequestDecryptor(v.privateJWKS);
+        const bodies = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((i) => encryptor.encrypt('kibana1', i, { format: 'jwe' })));
+        console.log(JSON.stringify(await Promise.all(bodies.map((body) => decryptor.decrypt(body)))));
+      })();`;
+    const keys = JSON.stringify({ publicJWKS: vectors.publicJWKS, privateJWKS: vectors.privateJWKS });
+    const out = execFileSync(process.execPath, ['-e', script, join(__dirname, '..', 'lib', 'index.js'), keys], { encoding: 'utf8', timeout: 20_000 });
+    expect(JSON.parse(out)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+});
