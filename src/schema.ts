@@ -131,9 +131,9 @@ function cleanIssues(issues: readonly unknown[], payload: unknown): PayloadIssue
     const record = typeof issue === 'object' && issue !== null ? (issue as Record<string, unknown>) : {};
     const rawPath = Array.isArray(record.path) ? (record.path as unknown[]) : [];
     const keys = pathKeys(rawPath);
-    // Validators quote the refused value in their messages (valibot: `received "…"`, arktype:
-    // `(was "…")`), so each form in which it may be known is taken out: the value at the path in
-    // the payload, and the value the validator itself reports (after its transforms).
+    // Validators may quote the refused value in their messages (valibot: `received "…"`), so each
+    // form in which it may be known is taken out: the value at the path in the payload, and the
+    // value the validator itself reports (after its transforms).
     const refused = [valueAt(payload, keys), record.input, segmentValue(rawPath[rawPath.length - 1])];
     const message = redact(typeof record.message === 'string' ? record.message : '', refused);
     return Object.freeze({
