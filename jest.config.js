@@ -10,6 +10,6 @@ module.exports = {
   // A SoftHSM2 configuration for the PKCS#11 tests, in the environment the workers inherit.
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
-  // The examples import the package by name, as users do.
-  moduleNameMapper: { '^request-crypto$': '<rootDir>/src', '^request-crypto/(kms|pkcs11|receiver|sender)$': '<rootDir>/src/$1' },
+  // The examples, and the README's test of a sender, import the package by name, as users do.
+  moduleNameMapper: { '^request-crypto$': '<rootDir>/src', '^request-crypto/(kms|pkcs11|receiver|sender|testing)$': '<rootDir>/src/$1' },
 };

@@ -21,6 +21,12 @@
  *   KMS refused `GetPublicKey`); tried again on the next invocation.
  * - 500 `{ "error": "ERR_RECEIVER_FAILED" }`: `onPayload` threw something other than a
  *   `RequestCryptoError`. The error goes to the function's log, never into the response.
+ *
+ * Metrics: every decrypt is logged as one line of CloudWatch Embedded Metric Format (EMF), from
+ * which CloudWatch makes the metrics `Decrypts` (count) and `DurationMs` by format and algorithm
+ * (how many bodies still arrive as 'legacy' or for RSA-OAEP during a migration) and by outcome
+ * (`ok` or the error code), with no dependency and no call to CloudWatch. The line never holds the
+ * payload; the kid is a property, not a dimension, because a sender can make up a kid per body.
  */
 import { readFileSync } from 'node:fs';
 
@@ -29,9 +35,11 @@ import {
   ERROR_CODES,
   RequestCryptoError,
   type DecryptedPayload,
+  type DecryptEvent,
   type DecryptOptions,
   type DecryptorOptions,
   type Decryptor,
+  type OnDecrypt,
   type PrivateJWKS,
   type PublicJWKS,
   type UnwrapKey,
@@ -69,6 +77,90 @@ export interface HandlerOptions {
   maxAgeSeconds?: number;
   /** Receives every payload that decrypts. Defaults to {@link dropPayload}: replace it. */
   onPayload?: PayloadHandler;
+  /**
+   * Hears about every decrypt (see the decryptor's `onDecrypt`). Defaults to
+   * `emfMetrics(DEFAULT_METRICS_NAMESPACE)`; pass `() => undefined` to log no metrics.
+   */
+  onDecrypt?: OnDecrypt;
+}
+
+/** The CloudWatch namespace of the default metrics. */
+export const DEFAULT_METRICS_NAMESPACE = 'RequestCrypto';
+
+/** One EMF log line: the `_aws` metadata, then the dimension, metric and property members. */
+export interface EmfLine {
+  /** What CloudWatch extracts: the namespace, the dimension sets and the metrics. */
+  _aws: {
+    /** When, in milliseconds since the epoch. */
+    Timestamp: number;
+    /** One directive: these metrics, for each of these dimension sets. */
+    CloudWatchMetrics: Array<{
+      /** The CloudWatch namespace of the metrics. */
+      Namespace: string;
+      /** Dimension sets: each names members of the line whose values split the metrics. */
+      Dimensions: string[][];
+      /** The metrics: each names a numeric member of the line. */
+      Metrics: Array<{ Name: string; Unit: string }>;
+    }>;
+  };
+  /** Dimension: `'legacy'`, `'jwe'`, or `'unknown'` for a body that did not parse. */
+  format: string;
+  /** Dimension: `'RSA-OAEP'`, `'RSA-OAEP-256'`, or `'unknown'` before the header was checked. */
+  alg: string;
+  /** Dimension: `'ok'`, or the error code (a fixed set: `ERROR_CODES`). */
+  outcome: string;
+  /** Metric: one decrypt. */
+  Decrypts: 1;
+  /** Metric: how long it took. */
+  DurationMs: number;
+  /** Property (searchable in Logs Insights, not a dimension): the body's size. */
+  bodyBytes: number;
+  /** Property: the body's kid when known (at most 64 characters of one the set lacks). */
+  kid?: string;
+  /** Property: the body's content encryption when known. */
+  enc?: string;
+  /** Property: whether the payload was compressed, when known. */
+  compressed?: boolean;
+}
+
+/** The EMF line for one decrypt event (a pure function, so that it can be tested alone). */
+export function emfLine(event: DecryptEvent, namespace: string, timestamp: number): EmfLine {
+  const line: EmfLine = {
+    _aws: {
+      Timestamp: timestamp,
+      CloudWatchMetrics: [
+        {
+          Namespace: namespace,
+          // A metric per combination of values: format × alg for the migration, outcome for the
+          // failure rate. Both sets take their values from small fixed sets, never from the sender.
+          Dimensions: [['format', 'alg'], ['outcome']],
+          Metrics: [
+            { Name: 'Decrypts', Unit: 'Count' },
+            { Name: 'DurationMs', Unit: 'Milliseconds' },
+          ],
+        },
+      ],
+    },
+    // EMF drops a metric whose dimension member is missing, so an unknown value is spelled out.
+    format: event.format ?? 'unknown',
+    alg: event.alg ?? 'unknown',
+    outcome: event.ok ? 'ok' : (event.code ?? 'unknown'),
+    Decrypts: 1,
+    DurationMs: event.durationMs,
+    bodyBytes: event.bodyBytes,
+  };
+  if (event.kid !== undefined) line.kid = event.kid;
+  if (event.enc !== undefined) line.enc = event.enc;
+  if (event.compressed !== undefined) line.compressed = event.compressed;
+  return line;
+}
+
+/**
+ * An `onDecrypt` that logs each event as one EMF line (JSON text, as CloudWatch Logs needs it) to
+ * the function's log, where CloudWatch turns it into metrics of `namespace`.
+ */
+export function emfMetrics(namespace: string = DEFAULT_METRICS_NAMESPACE): OnDecrypt {
+  return (event) => console.log(JSON.stringify(emfLine(event, namespace, Date.now())));
 }
 
 /** Keys whose private halves are elsewhere (a KMS): the public set, and the private operation. */
@@ -112,10 +204,10 @@ export function createHandler(
   loadKeys: () => ReceiverKeys | Promise<ReceiverKeys>,
   options: HandlerOptions = {},
 ): (event: ProxyEvent) => Promise<ProxyResult> {
-  const { maxBodyBytes, maxAgeSeconds, onPayload = dropPayload } = options;
+  const { maxBodyBytes, maxAgeSeconds, onPayload = dropPayload, onDecrypt = emfMetrics() } = options;
   // Only set options that were given: under exactOptionalPropertyTypes an explicit undefined is
   // not the same as an absent member.
-  const decryptorOptions: DecryptorOptions = maxBodyBytes === undefined ? {} : { maxBodyBytes };
+  const decryptorOptions: DecryptorOptions = maxBodyBytes === undefined ? { onDecrypt } : { maxBodyBytes, onDecrypt };
   const decryptOptions: DecryptOptions = maxAgeSeconds === undefined ? {} : { maxAgeSeconds };
   let decryptor: Promise<Decryptor> | undefined;
 
@@ -135,11 +227,11 @@ export function createHandler(
       return json(500, { error: 'ERR_RECEIVER_NOT_CONFIGURED' });
     }
 
-    if (typeof event.body !== 'string' || event.body.length === 0) {
-      return json(400, { error: ERROR_CODES.BODY_MALFORMED });
-    }
+    // A missing body goes to the decryptor too, as an empty one: it is refused there as
+    // ERR_BODY_MALFORMED like any other bad body, and counted in the metrics with them.
+    const text = typeof event.body === 'string' ? event.body : '';
     // With binary media types API Gateway hands over base64 of the bytes the mediator sent.
-    const body = event.isBase64Encoded === true ? Buffer.from(event.body, 'base64') : event.body;
+    const body = event.isBase64Encoded === true ? Buffer.from(text, 'base64') : text;
 
     let payload: DecryptedPayload;
     try {

@@ -16,6 +16,8 @@ import { unwrapInProcess, type KeyCustody, type UnwrapKey } from './keys/unwrap'
 import { unwrapOnThreads } from './keys/unwrap-pool';
 import type { BodyHeader, JWKDecryptResult, PrivateJWKS, PublicJWK, PublicJWKS } from './types';
 import type { BodyFormat } from './encryptor';
+import { observeCalls, type BodyFacts, type OnDecrypt } from './decrypt-event';
+import { isStandardSchema, validatePayload, type StandardSchemaV1 } from './schema';
 
 /**
  * Default of `maxBodyBytes`: 8 MiB of body text. A legacy body of a 4 MiB JSON payload is about
@@ -76,10 +78,19 @@ export interface DecryptorOptions {
    * ever handles one body at a time. Ignored with `unwrapKey`.
    */
   unwrapOn?: 'threads' | 'event-loop';
+  /**
+   * Called once for every `decrypt`, `decryptPayload` and `getJWKMetadata` call, resolved or
+   * rejected, with what is known of the body (format, kid, algorithms, size, duration, error
+   * code), never its payload or a key. Never awaited; what it throws or rejects with is ignored.
+   */
+  onDecrypt?: OnDecrypt;
 }
 
-/** Options of one {@link Decryptor.decrypt} call. */
-export interface DecryptOptions {
+/**
+ * Options of one {@link Decryptor.decrypt} call. `S` is the type of `schema`: plain
+ * `DecryptOptions` has none.
+ */
+export interface DecryptOptions<S extends StandardSchemaV1 | undefined = undefined> {
   /**
    * Every pair must be in the body's bound context (`'jwe'` bodies only), or the call rejects
    * with `ContextMismatchError`. A legacy body has no context, so it never matches one.
@@ -90,7 +101,16 @@ export interface DecryptOptions {
    * body has no `iat`, so with this option set it is always rejected.
    */
   maxAgeSeconds?: number;
+  /**
+   * A Standard Schema v1 validator (zod 4, valibot 1, arktype, …) for the payload: `decrypt`
+   * resolves to its output (transforms applied) and rejects with `PayloadInvalidError` when it
+   * refuses the payload. Asynchronous validators are awaited.
+   */
+  schema?: S;
 }
+
+/** What `decrypt` resolves to: the output of `S` when a schema is given, else `T`. */
+export type DecryptResult<T, S extends StandardSchemaV1 | undefined> = S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : T;
 
 /** A JSON value, as a body decrypts to. */
 export type DecryptedPayload = string | number | boolean | null | DecryptedPayload[] | { [key: string]: DecryptedPayload };
@@ -114,12 +134,23 @@ export interface Decryptor {
   /** The public half of the set, to publish to senders. */
   getWellKnowns(): PublicJWKS;
   /**
-   * Decrypts a body (either format, detected) to its payload. `T` only types the result; it is
-   * not checked. Rejects with a `RequestCryptoError` for any bad body, never throws.
+   * Decrypts a body (either format, detected) to its payload. With `options.schema` the payload
+   * is validated and the call resolves to the schema's output, typed from the schema (rejecting
+   * with `PayloadInvalidError` when the schema refuses it); without, `T` only types the result
+   * and is not checked. Rejects with a `RequestCryptoError` for any bad body, never throws.
+   *
+   * One signature rather than overloads, so that a union of methods (`decryptor[name](body)`)
+   * stays callable.
    */
-  decrypt<T = DecryptedPayload>(encryptedBody: EncryptedBody, options?: DecryptOptions): Promise<T>;
+  decrypt<T = DecryptedPayload, S extends StandardSchemaV1 | undefined = undefined>(
+    encryptedBody: EncryptedBody,
+    options?: DecryptOptions<S>,
+  ): Promise<DecryptResult<T, S>>;
   /** The same as {@link Decryptor.decrypt}: the name the original's README documents. */
-  decryptPayload<T = DecryptedPayload>(encryptedBody: EncryptedBody, options?: DecryptOptions): Promise<T>;
+  decryptPayload<T = DecryptedPayload, S extends StandardSchemaV1 | undefined = undefined>(
+    encryptedBody: EncryptedBody,
+    options?: DecryptOptions<S>,
+  ): Promise<DecryptResult<T, S>>;
   /**
    * The key and header a body was made with. The key envelope is authenticated first, so a
    * forged header is never reported.
@@ -133,11 +164,14 @@ function checkPositive(name: string, value: unknown, integer: boolean): void {
   }
 }
 
-function checkDecryptOptions(options: DecryptOptions): void {
+function checkDecryptOptions(options: DecryptOptions<StandardSchemaV1 | undefined>): void {
   if (options.context !== undefined && !isContext(options.context)) {
     throw new InvalidArgumentError('invalid argument: context must be an object of strings');
   }
   if (options.maxAgeSeconds !== undefined) checkPositive('maxAgeSeconds', options.maxAgeSeconds, false);
+  if (options.schema !== undefined && !isStandardSchema(options.schema)) {
+    throw new InvalidArgumentError('invalid argument: schema must be a Standard Schema v1 validator');
+  }
 }
 
 interface Opened {
@@ -151,9 +185,16 @@ interface Limits extends JsonLimits {
   readonly maxPayloadBytes: number;
 }
 
-async function openBody(keyring: Keyring, text: string, limits: Limits, custody: KeyCustody, wantPlaintext: boolean): Promise<Opened> {
+async function openBody(
+  keyring: Keyring,
+  text: string,
+  limits: Limits,
+  custody: KeyCustody,
+  wantPlaintext: boolean,
+  facts?: BodyFacts,
+): Promise<Opened> {
   if (isJweBody(text)) {
-    const opened = await openJweBody(text, keyring, limits, custody);
+    const opened = await openJweBody(text, keyring, limits, custody, facts);
     const metadata: BodyMetadata = {
       key: opened.metadata,
       protected: opened.protected,
@@ -165,10 +206,11 @@ async function openBody(keyring: Keyring, text: string, limits: Limits, custody:
     return { plaintext: opened.plaintext, metadata };
   }
   const packed = openEnvelope(text);
+  if (facts !== undefined) facts.format = 'legacy';
   // Everything about the body is settled before any key is used or PBKDF2 runs.
   const sealed = parseSealedPayload(packed.encryptedPayload);
   if (sealed.ciphertext.length > limits.maxPayloadBytes) throw new BodyTooLargeError('body is too large: its payload exceeds the limit');
-  const envelope = await openKeyEnvelope(checkKeyEnvelope(packed.encryptedAESKey, keyring, custody), custody);
+  const envelope = await openKeyEnvelope(checkKeyEnvelope(packed.encryptedAESKey, keyring, custody, facts), custody);
   const metadata: BodyMetadata = {
     key: envelope.metadata,
     protected: envelope.protected,
@@ -224,6 +266,9 @@ export async function createRequestDecryptor(
   if (options.unwrapKey !== undefined && typeof options.unwrapKey !== 'function') {
     throw new InvalidArgumentError('invalid argument: unwrapKey must be a function');
   }
+  if (options.onDecrypt !== undefined && typeof options.onDecrypt !== 'function') {
+    throw new InvalidArgumentError('invalid argument: onDecrypt must be a function');
+  }
   const unwrapOn = options.unwrapOn ?? 'threads';
   if (unwrapOn !== 'threads' && unwrapOn !== 'event-loop') {
     throw new InvalidArgumentError('invalid argument: unwrapOn must be "threads" or "event-loop"');
@@ -236,21 +281,29 @@ export async function createRequestDecryptor(
   // Bodies between the start and the end of a decrypt or getJWKMetadata call.
   let inFlight = 0;
 
-  async function decrypt<T>(encryptedBody: EncryptedBody, decryptOptions: DecryptOptions = {}): Promise<T> {
-    inFlight += 1;
-    try {
-      checkDecryptOptions(decryptOptions);
-      const text = bodyText(encryptedBody, limits.maxBodyBytes);
-      const { plaintext, metadata } = await openBody(keyring, text, limits, custody, true);
-      checkContext(metadata.context, decryptOptions.context);
-      checkFreshness(metadata.issuedAt, decryptOptions.maxAgeSeconds, tolerance, Date.now());
-      return parseBoundedJson(plaintext as Buffer, limits) as T;
-    } catch (err) {
-      throw typed(err);
-    } finally {
-      inFlight -= 1;
-    }
-  }
+  const observe = observeCalls(options.onDecrypt, (kid) => keyring.get(kid) !== undefined);
+
+  const decrypt = <T, S extends StandardSchemaV1 | undefined>(
+    encryptedBody: EncryptedBody,
+    decryptOptions: DecryptOptions<S> = {},
+  ): Promise<DecryptResult<T, S>> =>
+    observe(encryptedBody, async (facts) => {
+      inFlight += 1;
+      try {
+        checkDecryptOptions(decryptOptions);
+        const text = bodyText(encryptedBody, limits.maxBodyBytes);
+        const { plaintext, metadata } = await openBody(keyring, text, limits, custody, true, facts);
+        checkContext(metadata.context, decryptOptions.context);
+        checkFreshness(metadata.issuedAt, decryptOptions.maxAgeSeconds, tolerance, Date.now());
+        const payload = parseBoundedJson(plaintext as Buffer, limits);
+        const { schema } = decryptOptions;
+        return (schema === undefined ? payload : await validatePayload(schema, payload)) as DecryptResult<T, S>;
+      } catch (err) {
+        throw typed(err);
+      } finally {
+        inFlight -= 1;
+      }
+    });
 
   return {
     getPublicComponent(kid) {
@@ -260,16 +313,17 @@ export async function createRequestDecryptor(
     getWellKnowns: () => keyring.publicJwks(),
     decrypt,
     decryptPayload: decrypt,
-    async getJWKMetadata(encryptedBody) {
-      inFlight += 1;
-      try {
-        const text = bodyText(encryptedBody, limits.maxBodyBytes);
-        return (await openBody(keyring, text, limits, custody, false)).metadata;
-      } catch (err) {
-        throw typed(err);
-      } finally {
-        inFlight -= 1;
-      }
-    },
+    getJWKMetadata: (encryptedBody) =>
+      observe(encryptedBody, async (facts) => {
+        inFlight += 1;
+        try {
+          const text = bodyText(encryptedBody, limits.maxBodyBytes);
+          return (await openBody(keyring, text, limits, custody, false, facts)).metadata;
+        } catch (err) {
+          throw typed(err);
+        } finally {
+          inFlight -= 1;
+        }
+      }),
   };
 }

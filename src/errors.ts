@@ -34,6 +34,8 @@ export const ERROR_CODES = {
   BODY_EXPIRED: 'ERR_BODY_EXPIRED',
   /** An option or argument passed by the caller is not valid. */
   INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
+  /** The payload decrypted, but the `schema` passed to `decrypt` refused it. */
+  PAYLOAD_INVALID: 'ERR_PAYLOAD_INVALID',
 } as const;
 
 /** One of the strings in {@link ERROR_CODES}. */
@@ -177,5 +179,33 @@ export class InvalidArgumentError extends RequestCryptoError {
   /** @internal */
   constructor(message: string) {
     super(ERROR_CODES.INVALID_ARGUMENT, message);
+  }
+}
+
+/**
+ * One reason a `schema` refused a payload: where, and what the validator said. Never the value
+ * that was refused.
+ */
+export interface PayloadIssue {
+  /** The path of the refused value inside the payload: member names and array indexes. */
+  readonly path: ReadonlyArray<PropertyKey>;
+  /** The validator's message, with the refused value taken out where the message quoted it. */
+  readonly message: string;
+}
+
+/**
+ * The payload decrypted and is authentic, but the `schema` passed to `decrypt` refused it: anyone
+ * holding the public key can make an authentic body, so its payload is validated like any input.
+ * `issues` holds the validator's paths and messages (the first 100), never
+ * the values refused, so the error can be logged as it is.
+ */
+export class PayloadInvalidError extends RequestCryptoError {
+  /** Where and why the payload was refused, first issues first. */
+  readonly issues: ReadonlyArray<PayloadIssue>;
+
+  /** @internal */
+  constructor(issues: ReadonlyArray<PayloadIssue> = [], message = 'payload is invalid') {
+    super(ERROR_CODES.PAYLOAD_INVALID, message);
+    this.issues = Object.freeze([...issues]);
   }
 }

@@ -14,7 +14,11 @@ export {
   DEFAULT_MAX_PAYLOAD_DEPTH,
   DEFAULT_MAX_PAYLOAD_VALUES,
 } from './decryptor';
-export type { BodyMetadata, DecryptedPayload, DecryptOptions, Decryptor, DecryptorOptions } from './decryptor';
+export type { BodyMetadata, DecryptedPayload, DecryptOptions, DecryptResult, Decryptor, DecryptorOptions } from './decryptor';
+export { MAX_UNKNOWN_KID_LENGTH } from './decrypt-event';
+export type { DecryptEvent, OnDecrypt } from './decrypt-event';
+export { MAX_PAYLOAD_ISSUES } from './schema';
+export type { StandardSchemaV1 } from './schema';
 export { packBody, unpackBody } from './legacy/envelope';
 export type { PackedBody } from './legacy/envelope';
 export type { EncryptedBody } from './encoding/body-text';
@@ -51,9 +55,10 @@ export {
   InvalidJwksError,
   MissingKidError,
   NoKeyFoundError,
+  PayloadInvalidError,
   PayloadNotSerializableError,
   PayloadTooComplexError,
   RequestCryptoError,
   UnsupportedAlgorithmError,
 } from './errors';
-export type { ErrorCode } from './errors';
+export type { ErrorCode, PayloadIssue } from './errors';

@@ -21,7 +21,11 @@ export {
   DEFAULT_MAX_PAYLOAD_DEPTH,
   DEFAULT_MAX_PAYLOAD_VALUES,
 } from './decryptor';
-export type { BodyMetadata, DecryptedPayload, DecryptOptions, Decryptor, DecryptorOptions } from './decryptor';
+export type { BodyMetadata, DecryptedPayload, DecryptOptions, DecryptResult, Decryptor, DecryptorOptions } from './decryptor';
+export { MAX_UNKNOWN_KID_LENGTH } from './decrypt-event';
+export type { DecryptEvent, OnDecrypt } from './decrypt-event';
+export { MAX_PAYLOAD_ISSUES } from './schema';
+export type { StandardSchemaV1 } from './schema';
 export type { BodyFormat } from './encryptor';
 export type { EncryptedBody } from './encoding/body-text';
 export type { UnwrapKey, UnwrapKeyRequest } from './keys/unwrap';

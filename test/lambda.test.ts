@@ -2,6 +2,7 @@ import * as jose from 'jose';
 
 import {
   createHandler,
+  emfMetrics,
   handler,
   loadKeysFromEnvironment,
   type HandlerOptions,
@@ -66,11 +67,98 @@ async function withConsole(method: 'error' | 'warn', fn: () => Promise<void>): P
   }
 }
 
+/** CloudWatch's units (the `Unit` of a MetricDefinition). */
+const CLOUDWATCH_UNITS = new Set([
+  'Seconds', 'Microseconds', 'Milliseconds', 'Bytes', 'Kilobytes', 'Megabytes', 'Gigabytes', 'Terabytes',
+  'Bits', 'Kilobits', 'Megabits', 'Gigabits', 'Terabits', 'Percent', 'Count', 'Bytes/Second',
+  'Kilobytes/Second', 'Megabytes/Second', 'Gigabytes/Second', 'Terabytes/Second', 'Bits/Second',
+  'Kilobits/Second', 'Megabits/Second', 'Gigabits/Second', 'Terabits/Second', 'Count/Second', 'None',
+]);
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const extraMembers = (value: Record<string, unknown>, allowed: string[]): string[] => Object.keys(value).filter((key) => !allowed.includes(key));
+
+/**
+ * What makes `text` not a CloudWatch Embedded Metric Format document, by the rules of its
+ * specification: one JSON object; `_aws` with a numeric `Timestamp` and `CloudWatchMetrics`
+ * directives, each with a `Namespace`, dimension sets of at most 30 keys that name string members
+ * of the root (ASCII, 1-1024 characters, not blank), and at most 100 metric definitions, each
+ * naming a numeric member (or an array of at most 100 numbers) with a CloudWatch unit; the objects
+ * it defines hold no other members.
+ */
+function emfProblems(text: string): string[] {
+  const problems: string[] = [];
+  let root: unknown;
+  try {
+    root = JSON.parse(text);
+  } catch {
+    return ['not JSON'];
+  }
+  if (!isObject(root)) return ['not a JSON object'];
+  const aws = root._aws;
+  if (!isObject(aws)) return ['no _aws object'];
+  problems.push(...extraMembers(aws, ['Timestamp', 'CloudWatchMetrics', 'LogGroupName']).map((m) => `_aws.${m} is not in the spec`));
+  if (typeof aws.Timestamp !== 'number' || !Number.isInteger(aws.Timestamp)) problems.push('_aws.Timestamp is not a number of milliseconds');
+  const directives = aws.CloudWatchMetrics;
+  if (!Array.isArray(directives) || directives.length === 0) return [...problems, 'no CloudWatchMetrics directive'];
+  for (const directive of directives as unknown[]) {
+    if (!isObject(directive)) {
+      problems.push('a directive is not an object');
+      continue;
+    }
+    problems.push(...extraMembers(directive, ['Namespace', 'Dimensions', 'Metrics']).map((m) => `directive.${m} is not in the spec`));
+    const { Namespace: namespace, Dimensions: dimensionSets, Metrics: metrics } = directive;
+    if (typeof namespace !== 'string' || namespace.trim() === '' || namespace.length > 255) problems.push('bad Namespace');
+    if (!Array.isArray(dimensionSets)) problems.push('Dimensions is not an array');
+    for (const set of Array.isArray(dimensionSets) ? (dimensionSets as unknown[]) : []) {
+      if (!Array.isArray(set) || set.length > 30) {
+        problems.push('a dimension set is not an array of at most 30 keys');
+        continue;
+      }
+      for (const key of set as unknown[]) {
+        const value = typeof key === 'string' ? root[key] : undefined;
+        if (typeof value !== 'string' || value.trim() === '' || value.length > 1024 || !/^[\x20-\x7e]+$/.test(value)) {
+          problems.push(`dimension ${String(key)} does not name a string member`);
+        }
+      }
+    }
+    if (!Array.isArray(metrics) || metrics.length > 100) {
+      problems.push('Metrics is not an array of at most 100 definitions');
+      continue;
+    }
+    for (const metric of metrics as unknown[]) {
+      if (!isObject(metric) || typeof metric.Name !== 'string' || metric.Name.length === 0 || metric.Name.length > 255) {
+        problems.push('a metric has no Name');
+        continue;
+      }
+      problems.push(...extraMembers(metric, ['Name', 'Unit', 'StorageResolution']).map((m) => `metric.${m} is not in the spec`));
+      if (metric.Unit !== undefined && !CLOUDWATCH_UNITS.has(metric.Unit as string)) problems.push(`metric ${metric.Name} has unit ${String(metric.Unit)}`);
+      const value = root[metric.Name];
+      const numbers = Array.isArray(value) ? (value as unknown[]) : [value];
+      if (numbers.length === 0 || numbers.length > 100 || !numbers.every((n) => typeof n === 'number' && Number.isFinite(n))) {
+        problems.push(`metric ${metric.Name} does not name a number`);
+      }
+    }
+  }
+  return problems;
+}
+
 describe('examples/lambda-receiver.ts', () => {
   let body: string;
   beforeAll(async () => {
     body = await (await createRequestEncryptor(vectors.publicJWKS)).encrypt('kibana1', PAYLOAD);
   });
+
+  /** console.log is where the handler writes its metrics: kept out of the test output, and read. */
+  let logged: jest.SpyInstance;
+  beforeEach(() => {
+    logged = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  });
+  afterEach(() => logged.mockRestore());
+
+  /** The EMF lines logged so far, parsed. */
+  const metricLines = (): Array<Record<string, unknown>> =>
+    logged.mock.calls.map((args: unknown[]) => JSON.parse(args[0] as string) as Record<string, unknown>);
 
   it('answers 202 with an empty body once onPayload has taken the payload', async () => {
     const { handle } = receiver();
@@ -220,6 +308,100 @@ describe('examples/lambda-receiver.ts', () => {
     } finally {
       delete process.env.PRIVATE_JWKS;
     }
+  });
+  describe('metrics as CloudWatch Embedded Metric Format', () => {
+    it('logs one line per invocation, with console.log and as JSON text', async () => {
+      const { handle } = receiver();
+      await handle(event(body));
+      expect(logged).toHaveBeenCalledTimes(1);
+      expect(logged.mock.calls[0]).toEqual([expect.any(String)]);
+    });
+
+    it('logs a valid EMF document for a decrypted body and for a refused one', async () => {
+      const { handle } = receiver();
+      await handle(event(body));
+      await handle(event('not a body!'));
+      await handle(event(forgeCiphertext(body)));
+      expect(logged.mock.calls.map((args: unknown[]) => emfProblems(args[0] as string))).toEqual([[], [], []]);
+    });
+
+    it('the validator used here refuses a line whose dimension member is missing', () => {
+      const line = {
+        _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: 'N', Dimensions: [['format']], Metrics: [{ Name: 'Decrypts', Unit: 'Count' }] }] },
+        Decrypts: 1,
+      };
+      expect(emfProblems(JSON.stringify(line))).toEqual(['dimension format does not name a string member']);
+    });
+
+    it('counts Decrypts and DurationMs by format and alg, and by outcome', async () => {
+      const { handle } = receiver();
+      await handle(event(body));
+      const [line] = metricLines();
+      expect(line).toMatchObject({
+        _aws: {
+          Timestamp: expect.any(Number),
+          CloudWatchMetrics: [
+            {
+              Namespace: 'RequestCrypto',
+              Dimensions: [['format', 'alg'], ['outcome']],
+              Metrics: [
+                { Name: 'Decrypts', Unit: 'Count' },
+                { Name: 'DurationMs', Unit: 'Milliseconds' },
+              ],
+            },
+          ],
+        },
+        format: 'legacy',
+        alg: 'RSA-OAEP',
+        outcome: 'ok',
+        Decrypts: 1,
+        DurationMs: expect.any(Number),
+        kid: 'kibana1',
+        bodyBytes: body.length,
+      });
+    });
+
+    it("gives a refused body its code as outcome, and 'unknown' for what it never got to", async () => {
+      const { handle } = receiver();
+      await handle(event('not a body!'));
+      expect(metricLines()[0]).toMatchObject({ format: 'unknown', alg: 'unknown', outcome: 'ERR_BODY_MALFORMED' });
+    });
+
+    it('counts a request without a body as ERR_BODY_MALFORMED too', async () => {
+      const { handle } = receiver();
+      expect((await handle(event(null))).statusCode).toBe(400);
+      expect(metricLines()[0]).toMatchObject({ outcome: 'ERR_BODY_MALFORMED', bodyBytes: 0 });
+    });
+
+    it('never logs the payload or the body', async () => {
+      const { handle } = receiver();
+      await handle(event(body));
+      await handle(event(forgeCiphertext(body)));
+      const text = JSON.stringify(logged.mock.calls);
+      expect(text).not.toContain(PAYLOAD.marker);
+      expect(text).not.toContain(body.slice(0, 64));
+    });
+
+    it('logs under the namespace given to emfMetrics', async () => {
+      const { handle } = receiver({ onDecrypt: emfMetrics('Telemetry/Receiver') });
+      await handle(event(body));
+      expect(metricLines()[0]).toMatchObject({ _aws: { CloudWatchMetrics: [{ Namespace: 'Telemetry/Receiver' }] } });
+    });
+
+    it('answers as usual when the onDecrypt given to it throws', async () => {
+      const { handle } = receiver({
+        onDecrypt: () => {
+          throw new Error('metrics down');
+        },
+      });
+      expect((await handle(event(body))).statusCode).toBe(202);
+    });
+
+    it('logs nothing when given a silent onDecrypt', async () => {
+      const { handle } = receiver({ onDecrypt: () => undefined });
+      expect((await handle(event(body))).statusCode).toBe(202);
+      expect(logged).not.toHaveBeenCalled();
+    });
   });
 });
 

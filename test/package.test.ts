@@ -267,6 +267,62 @@ console.log(JSON.stringify([out, ERROR_CODES.NO_KEY_FOUND]));`,
     expect(JSON.parse(out)).toEqual([{ via: 'esm' }, 'ERR_NO_KEY_FOUND']);
   });
 
+  it('loads request-crypto/testing only when asked: require() of the root leaves it out of require.cache', () => {
+    writeFileSync(
+      join(dir, 'entries.cjs'),
+      `require('request-crypto');
+const loaded = () => Object.keys(require.cache).filter((path) => /request-crypto[\\\\/]lib[\\\\/]testing\\.js$/.test(path)).length;
+const before = loaded();
+const testing = require('request-crypto/testing');
+console.log(JSON.stringify([before, loaded(), typeof testing.createTestKeyset, typeof testing.createTestPair, typeof testing.openBody]));`,
+    );
+    const out = execFileSync(process.execPath, ['entries.cjs'], { cwd: dir, encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual([0, 1, 'function', 'function', 'function']);
+  });
+
+  it('round-trips a body made with request-crypto/testing from a .mjs file', () => {
+    writeFileSync(
+      join(dir, 'testing.mjs'),
+      `import { createTestPair, openBody } from 'request-crypto/testing';
+const { encryptor, privateJWKS } = await createTestPair({ kids: ['kibana'] });
+const { payload, metadata } = await openBody(await encryptor.encrypt('kibana', { via: 'testing' }), privateJWKS);
+console.log(JSON.stringify([payload, metadata.key.kid]));`,
+    );
+    const out = execFileSync(process.execPath, ['testing.mjs'], { cwd: dir, encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual([{ via: 'testing' }, 'kibana']);
+  });
+
+  it.each(['node', 'node16'])(
+    'type-checks a consumer of request-crypto/testing, onDecrypt and schema against the shipped declarations (moduleResolution %s)',
+    (resolution) => {
+      writeFileSync(
+        join(dir, `dx-${resolution}.ts`),
+        `import { createRequestDecryptor, PayloadInvalidError, type DecryptEvent, type StandardSchemaV1 } from 'request-crypto';
+import { createTestKeyset, openBody } from 'request-crypto/testing';
+declare const schema: StandardSchemaV1<unknown, { n: number }>;
+export async function check(body: string): Promise<number> {
+  const { privateJWKS } = await createTestKeyset({ kids: ['k'] });
+  const events: DecryptEvent[] = [];
+  const decryptor = await createRequestDecryptor(privateJWKS, { onDecrypt: (event) => void events.push(event) });
+  try {
+    const { n } = await decryptor.decrypt(body, { schema });
+    return n + (await openBody(body, privateJWKS, { schema })).payload.n;
+  } catch (err) {
+    if (err instanceof PayloadInvalidError) return err.issues.length;
+    throw err;
+  }
+}
+`,
+      );
+      const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+      const module = resolution === 'node' ? 'commonjs' : 'node16';
+      const args = ['--noEmit', '--strict', '--exactOptionalPropertyTypes', '--skipLibCheck', 'false', '--module', module, '--moduleResolution', resolution];
+      args.push('--typeRoots', join(root, 'node_modules', '@types'), '--types', 'node', `dx-${resolution}.ts`);
+      // Throws, with tsc's output, if the subpath's types do not resolve or do not compile.
+      execFileSync(process.execPath, [tsc, ...args], { cwd: dir, encoding: 'utf8' });
+    },
+  );
+
   it('"request-crypto accelerator build" builds it in the installed package, which then derives with it', () => {
     const env = { ...process.env };
     delete env['REQUEST_CRYPTO_NATIVE']; // the suite may run on the fallback; this test must not

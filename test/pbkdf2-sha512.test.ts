@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import type * as requestCrypto from '../src';
 import type * as loader from '../src/legacy/pbkdf2-sha512';
 import { pbkdf2Sha512 } from '../src/legacy/pbkdf2-sha512';
-import { vectors } from './helpers';
+import { itUnlessFips, vectors } from './helpers';
 
 const ACCELERATOR_PATH = join(__dirname, '..', 'native', 'build', 'Release', 'pbkdf2_sha512.node');
 
@@ -198,7 +198,8 @@ describe('without the accelerator', () => {
     expect(rc.keyDerivationBackend()).toBe('node:crypto');
   });
 
-  it('tries to load a missing accelerator only once', async () => {
+  // Skipped in FIPS mode: there the accelerator is never looked for, so this path cannot run (the FIPS-mode tests cover what happens instead).
+  itUnlessFips('tries to load a missing accelerator only once', async () => {
     delete process.env['REQUEST_CRYPTO_NATIVE']; // so that only the mock can turn it off
     let attempts = 0;
     jest.doMock(ACCELERATOR_PATH, () => {
@@ -270,7 +271,8 @@ module.exports = {
 
   const [passphrase, salt] = [randomBytes(32), randomBytes(64)];
 
-  it('rejects an accelerator that is right at a few iterations and wrong at 10,000', async () => {
+  // Skipped in FIPS mode: there the accelerator is never looked for, so this path cannot run (the FIPS-mode tests cover what happens instead).
+  itUnlessFips('rejects an accelerator that is right at a few iterations and wrong at 10,000', async () => {
     delete process.env['REQUEST_CRYPTO_NATIVE'];
     process.env['REQUEST_CRYPTO_ACCELERATOR'] = fakeAccelerator('wrong-when-long', ['derive', 'deriveSync']);
     const fresh = isolatedLoader();
@@ -337,7 +339,8 @@ describe('where the accelerator is looked for', () => {
     expect(await fresh.keyDerivationStatus()).toMatchObject({ backend: 'native', path: shipped });
   });
 
-  it('REQUEST_CRYPTO_ACCELERATOR naming a missing file means crypto.pbkdf2, not the package build', async () => {
+  // Skipped in FIPS mode: there the accelerator is never looked for, so this path cannot run (the FIPS-mode tests cover what happens instead).
+  itUnlessFips('REQUEST_CRYPTO_ACCELERATOR naming a missing file means crypto.pbkdf2, not the package build', async () => {
     delete process.env['REQUEST_CRYPTO_NATIVE'];
     process.env['REQUEST_CRYPTO_ACCELERATOR'] = join(dir, 'missing.node');
     const fresh = isolatedLoader();

@@ -7,6 +7,7 @@
  */
 import { BodyExpiredError, ContextMismatchError } from '../errors';
 import type { BodyContext } from './context';
+import { learnHeader, type BodyFacts } from '../decrypt-event';
 import { parseCompactJwe } from './compact';
 import { checkJweHeader, chooseKey, openJwe, type JweExpectations } from './decrypt';
 import { encryptCompactJwe, wrapAlgorithmOf } from './encrypt';
@@ -63,13 +64,15 @@ export interface JweBodyLimits {
 
 /**
  * Parses, checks and opens a `'jwe'` body. Everything but the unwrap and the content decryption
- * (size, structure, header, kid) is settled before `custody.unwrap` is called.
+ * (size, structure, header, kid) is settled before `custody.unwrap` is called. What is learned on
+ * the way goes into `facts`, for the `onDecrypt` event of a body that fails later.
  */
 export async function openJweBody(
   text: string,
   keyring: Keyring,
   limits: JweBodyLimits,
   custody: KeyCustody,
+  facts?: BodyFacts,
 ): Promise<OpenedJweBody> {
   const expect: JweExpectations = {
     enc: 'A256GCM',
@@ -78,7 +81,9 @@ export async function openJweBody(
     overInflation: 'too-large',
   };
   const jwe = parseCompactJwe(text, { maxLength: limits.maxBodyBytes, maxHeaderLength: 16384 });
+  if (facts !== undefined) facts.format = 'jwe';
   const checked = checkJweHeader(jwe, expect);
+  learnHeader(facts, checked, expect.enc, checked.zip);
   const iat = jwe.header.iat as number | undefined;
   const context = jwe.header[CONTEXT_HEADER] as BodyContext | undefined;
   const key = chooseKey(keyring, checked, custody.privateElsewhere);

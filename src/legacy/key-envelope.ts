@@ -12,6 +12,7 @@ import type { Keyring, RecipientKey } from '../keys/keyset';
 import type { KeyCustody } from '../keys/unwrap';
 import { KEY_LENGTH_IN_BYTES } from './passphrase';
 import type { BodyHeader, JWKMetadata } from '../types';
+import { learnHeader, type BodyFacts } from '../decrypt-event';
 
 /**
  * A wrapped 32-byte key is about 550 characters for RSA-2048 and 900 for RSA-4096; anything much
@@ -44,10 +45,15 @@ export interface OpenedKeyEnvelope {
   readonly metadata: JWKMetadata;
 }
 
-/** Parses and checks an `encryptedAESKey` and chooses its key, before any key is used. */
-export function checkKeyEnvelope(text: string, keyring: Keyring, custody: KeyCustody): CheckedKeyEnvelope {
+/**
+ * Parses and checks an `encryptedAESKey` and chooses its key, before any key is used. The checked
+ * header goes into `facts`, for the `onDecrypt` event of a body that fails later.
+ */
+export function checkKeyEnvelope(text: string, keyring: Keyring, custody: KeyCustody, facts?: BodyFacts): CheckedKeyEnvelope {
   const jwe = parseCompactJwe(text, KEY_ENVELOPE_LIMITS);
   const checked = checkJweHeader(jwe, EXPECT);
+  // The envelope is compressed, but a legacy body's payload never is.
+  learnHeader(facts, checked, EXPECT.enc, false);
   return { jwe, checked, key: chooseKey(keyring, checked, custody.privateElsewhere) };
 }
 

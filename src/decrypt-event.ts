@@ -1,0 +1,138 @@
+/**
+ * The `onDecrypt` hook: one event per `decrypt`, `decryptPayload` or `getJWKMetadata` call, so an
+ * operator can count bodies by format and algorithm (how many still arrive the old way during a
+ * migration) and failures by code. An event describes the body, never its payload or a key.
+ *
+ * @packageDocumentation
+ */
+import { performance } from 'node:perf_hooks';
+
+import type { ErrorCode, RequestCryptoError } from './errors';
+import type { BodyFormat } from './encryptor';
+import type { WrapAlgorithm } from './keys/keyset';
+
+/** What {@link OnDecrypt} hears about one call. Members other than `ok`, `bodyBytes` and `durationMs` are present only once known. */
+export interface DecryptEvent {
+  /** True when the call resolved. */
+  readonly ok: boolean;
+  /** Why the call rejected: the error's `code`. Absent when `ok`. */
+  readonly code?: ErrorCode;
+  /**
+   * The body's kid, once its header passed its checks (so also for `ERR_NO_KEY_FOUND`). A kid of
+   * the decryptor's set is given whole; any other is the sender's text, so only its first
+   * {@link MAX_UNKNOWN_KID_LENGTH} characters are given. Do not make it a metric dimension: a
+   * sender can make up a new one for every body.
+   */
+  readonly kid?: string;
+  /** The body's format, once its outer structure parsed. */
+  readonly format?: BodyFormat;
+  /** The key-wrapping algorithm of the body's header, once the header passed its checks. */
+  readonly alg?: WrapAlgorithm;
+  /**
+   * The content encryption of the body's header, once the header passed its checks: `A256GCM` for
+   * `'jwe'` bodies, `A128CBC-HS256` (the key envelope's) for legacy bodies.
+   */
+  readonly enc?: string;
+  /** Whether the payload is compressed (`compress: true`, `'jwe'` only; legacy bodies: `false`). */
+  readonly compressed?: boolean;
+  /** The body's length: characters of a string (a body is ASCII), bytes of a `Uint8Array`, 0 for anything else. */
+  readonly bodyBytes: number;
+  /** Milliseconds from the call to its result, measured with `performance.now()`. */
+  readonly durationMs: number;
+}
+
+/**
+ * The `onDecrypt` option. Called once per call, synchronously just before the call's promise
+ * settles (so that a Lambda logs it before it answers). Its result is never awaited, and a throw
+ * or a rejection from it is swallowed: it cannot fail or delay a call, beyond the time its own
+ * synchronous part takes.
+ */
+export type OnDecrypt = (event: DecryptEvent) => unknown;
+
+/** How much of a kid that is not in the set an event carries. */
+export const MAX_UNKNOWN_KID_LENGTH = 64;
+
+/** What the decryption pipeline has learned about a body so far; it fills this in as it goes. */
+export interface BodyFacts {
+  /** Set once the body's outer structure parsed. */
+  format?: BodyFormat;
+  /** The header's kid, whole (bounded only when it goes into an event). */
+  kid?: string;
+  /** Set with `kid`, once the header passed its checks. */
+  alg?: WrapAlgorithm;
+  /** Set with `kid`. */
+  enc?: string;
+  /** Set with `kid`. */
+  compressed?: boolean;
+}
+
+/** Records the checked header of a body (or of a legacy body's key envelope). */
+export function learnHeader(
+  facts: BodyFacts | undefined,
+  header: { readonly kid: string; readonly alg: WrapAlgorithm },
+  enc: string,
+  compressed: boolean,
+): void {
+  if (facts === undefined) return;
+  facts.kid = header.kid;
+  facts.alg = header.alg;
+  facts.enc = enc;
+  facts.compressed = compressed;
+}
+
+function bodyBytesOf(body: unknown): number {
+  if (typeof body === 'string') return body.length;
+  if (body instanceof Uint8Array) return body.byteLength;
+  return 0;
+}
+
+/** Calls the hook, and makes sure that nothing it throws or rejects with goes anywhere. */
+function emit(hook: OnDecrypt, event: DecryptEvent): void {
+  try {
+    const returned: unknown = hook(Object.freeze(event));
+    if ((typeof returned === 'object' || typeof returned === 'function') && returned !== null && 'then' in returned) {
+      Promise.resolve(returned).catch(() => undefined);
+    }
+  } catch {
+    // A metrics hook must not fail a request.
+  }
+}
+
+/** Runs one call of the decryptor, reporting it to the hook when there is one. */
+export type ObservedCall = <R>(body: unknown, run: (facts: BodyFacts | undefined) => Promise<R>) => Promise<R>;
+
+/**
+ * Wraps the decryptor's calls for `hook`; without a hook a call only runs. `run` rejects only with
+ * a `RequestCryptoError` (the decryptor types every failure), whose `code` the event carries.
+ */
+export function observeCalls(hook: OnDecrypt | undefined, isKnownKid: (kid: string) => boolean): ObservedCall {
+  if (hook === undefined) return (_body, run) => run(undefined);
+  return async <R>(body: unknown, run: (facts: BodyFacts | undefined) => Promise<R>): Promise<R> => {
+    const start = performance.now();
+    const facts: BodyFacts = {};
+    const report = (code: ErrorCode | undefined): void => {
+      const durationMs = performance.now() - start;
+      const { kid, format, alg, enc, compressed } = facts;
+      emit(hook, {
+        ok: code === undefined,
+        ...(code === undefined ? {} : { code }),
+        ...(kid === undefined ? {} : { kid: isKnownKid(kid) ? kid : kid.slice(0, MAX_UNKNOWN_KID_LENGTH) }),
+        ...(format === undefined ? {} : { format }),
+        ...(alg === undefined ? {} : { alg }),
+        ...(enc === undefined ? {} : { enc }),
+        ...(compressed === undefined ? {} : { compressed }),
+        bodyBytes: bodyBytesOf(body),
+        durationMs,
+      });
+    };
+    let result: R;
+    try {
+      result = await run(facts);
+    } catch (err) {
+      report((err as RequestCryptoError).code);
+      throw err;
+    }
+    report(undefined);
+    return result;
+  };
+}
