@@ -415,13 +415,16 @@ describe('examples/lambda-receiver.ts with KMS_KEY_IDS: the private keys stay in
     key = kms.addKey();
   });
   afterAll(() => kms.stop());
+  let logged: jest.SpyInstance;
   beforeEach(() => {
+    logged = jest.spyOn(console, 'log').mockImplementation(() => undefined); // the metrics lines
     kms.calls.length = 0;
     kms.failures.length = 0;
     // The function's environment: the SDK's default chain finds region, credentials and endpoint there.
     Object.assign(process.env, kms.environment(), { KMS_KEY_IDS: JSON.stringify({ kibana1: key.arn }) });
   });
   afterEach(() => {
+    logged.mockRestore();
     for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
   });
 
