@@ -15,6 +15,8 @@ import { loadKeyring } from '../src/keys/keyset';
 import { packBody } from '../src/legacy/envelope';
 import { wrapPassphrase } from '../src/legacy/key-envelope';
 import { makePayloadKey, sealPayloadWith } from '../src/legacy/payload-cipher';
+import fc from 'fast-check';
+
 import { rejectionOf, vectors } from './helpers';
 
 // The module object itself (an `import *` namespace cannot be spied on).
@@ -124,6 +126,55 @@ describe('payload limit defaults', () => {
 });
 
 describe('checkJsonCost', () => {
+  /** What the scan must count for a value: `[` 1, `{` 2, each `,` and `:` 1; and how deep it nests. */
+  const expected = (value: unknown): { values: number; depth: number } => {
+    if (Array.isArray(value)) {
+      const inner = value.map(expected);
+      return {
+        values: 1 + Math.max(0, value.length - 1) + inner.reduce((sum, c) => sum + c.values, 0),
+        depth: 1 + Math.max(0, ...inner.map((c) => c.depth)),
+      };
+    }
+    if (typeof value === 'object' && value !== null) {
+      const members = Object.values(value);
+      const inner = members.map(expected);
+      return {
+        values: 2 + Math.max(0, members.length - 1) + members.length + inner.reduce((sum, c) => sum + c.values, 0),
+        depth: 1 + Math.max(0, ...inner.map((c) => c.depth)),
+      };
+    }
+    return { values: 0, depth: 0 };
+  };
+  const verdict = (text: string, maxValues: number, maxDepth: number): string => {
+    try {
+      checkJsonCost(Buffer.from(text), { maxValues, maxDepth });
+      return 'ok';
+    } catch (err) {
+      return (err as { code: string }).code;
+    }
+  };
+  // Strings short and long (past the byte-by-byte part of the scan), full of quotes, backslashes and brackets.
+  const unit = fc.constantFrom('a', '"', '\\', '[', '{', ',', ':', 'é', '\u0000');
+  const tricky = fc.oneof(fc.string({ unit, maxLength: 10 }), fc.string({ unit, minLength: 40, maxLength: 90 }));
+  const values = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: 'small' }, tricky, fc.integer(), fc.constant(null), tie('array'), tie('object')),
+    array: fc.array(tie('value'), { maxLength: 5 }),
+    object: fc.dictionary(tricky, tie('value'), { maxKeys: 5 }),
+  })).value;
+
+  it('counts exactly the values and depth of any JSON, strings never counted (property, fixed seed)', () => {
+    fc.assert(
+      fc.property(values, (value) => {
+        const text = JSON.stringify(value);
+        const { values: count, depth } = expected(value);
+        expect(verdict(text, count, depth)).toBe('ok');
+        if (count > 0) expect(verdict(text, count - 1, depth)).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
+        if (depth > 0) expect(verdict(text, count, depth - 1)).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
+      }),
+      { seed: 20261128, numRuns: 400 },
+    );
+  });
+
   const cost = (text: string, maxValues = 100, maxDepth = 10): string => {
     try {
       checkJsonCost(Buffer.from(text), { maxValues, maxDepth });

