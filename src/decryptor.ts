@@ -283,13 +283,24 @@ export async function createRequestDecryptor(
 
   const observe = observeCalls(options.onDecrypt, (kid) => keyring.get(kid) !== undefined);
 
+  /** Runs one call: counted as in flight while it runs, and whatever it throws leaves typed. */
+  const guarded = async <R>(call: () => Promise<R>): Promise<R> => {
+    inFlight += 1;
+    try {
+      return await call();
+    } catch (err) {
+      throw typed(err);
+    } finally {
+      inFlight -= 1;
+    }
+  };
+
   const decrypt = <T, S extends StandardSchemaV1 | undefined>(
     encryptedBody: EncryptedBody,
     decryptOptions: DecryptOptions<S> = {},
   ): Promise<DecryptResult<T, S>> =>
-    observe(encryptedBody, async (facts) => {
-      inFlight += 1;
-      try {
+    observe(encryptedBody, (facts) =>
+      guarded(async () => {
         checkDecryptOptions(decryptOptions);
         const text = bodyText(encryptedBody, limits.maxBodyBytes);
         const { plaintext, metadata } = await openBody(keyring, text, limits, custody, true, facts);
@@ -298,12 +309,8 @@ export async function createRequestDecryptor(
         const payload = parseBoundedJson(plaintext as Buffer, limits);
         const { schema } = decryptOptions;
         return (schema === undefined ? payload : await validatePayload(schema, payload)) as DecryptResult<T, S>;
-      } catch (err) {
-        throw typed(err);
-      } finally {
-        inFlight -= 1;
-      }
-    });
+      }),
+    );
 
   return {
     getPublicComponent(kid) {
@@ -314,16 +321,8 @@ export async function createRequestDecryptor(
     decrypt,
     decryptPayload: decrypt,
     getJWKMetadata: (encryptedBody) =>
-      observe(encryptedBody, async (facts) => {
-        inFlight += 1;
-        try {
-          const text = bodyText(encryptedBody, limits.maxBodyBytes);
-          return (await openBody(keyring, text, limits, custody, false, facts)).metadata;
-        } catch (err) {
-          throw typed(err);
-        } finally {
-          inFlight -= 1;
-        }
-      }),
+      observe(encryptedBody, (facts) =>
+        guarded(async () => (await openBody(keyring, bodyText(encryptedBody, limits.maxBodyBytes), limits, custody, false, facts)).metadata),
+      ),
   };
 }
