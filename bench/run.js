@@ -48,6 +48,7 @@ function oursWithoutAccelerator() {
 }
 
 const QUICK = process.argv.includes('--quick');
+const JOSE_ONLY = process.argv.includes('--jose-only');
 const CONFIG = QUICK
   ? { rounds: 3, windowMs: 100, minOps: 2, coldRuns: 3 }
   : { rounds: 8, windowMs: 600, minOps: 4, coldRuns: 9 };
@@ -218,6 +219,12 @@ async function main() {
       'target'.padStart(7),
     ].join(' '),
   );
+
+  if (JOSE_ONLY) {
+    // `npm run bench -- --jose-only`: just the rows against jose 6, printed, nothing written.
+    await scale.joseRows(compare, ours, fixture, payloadOf, CONFIG);
+    return;
+  }
 
   const rows = [];
   const sizes = [

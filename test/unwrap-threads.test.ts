@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { constants, generateKeyPairSync, publicEncrypt, randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { createRequestDecryptor, createRequestEncryptor, ERROR_CODES, type PrivateJWK, type PrivateJWKS, type PublicJWKS } from '../src';
-import { sharedUnwrapPool } from '../src/keys/unwrap-pool';
+import { sharedUnwrapPool, UnwrapPool } from '../src/keys/unwrap-pool';
 import { rejectionOf, vectors } from './helpers';
 
 /** A set of one RSA-4096 key: about 4 ms of CPU per unwrap, enough to see who waits for it. */
@@ -117,5 +118,79 @@ describe('RSA off the event loop', () => {
     const keys = JSON.stringify({ publicJWKS: vectors.publicJWKS, privateJWKS: vectors.privateJWKS });
     const out = execFileSync(process.execPath, ['-e', script, join(__dirname, '..', 'lib', 'index.js'), keys], { encoding: 'utf8', timeout: 20_000 });
     expect(JSON.parse(out)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+});
+
+describe('the unwrap pool', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const wrap = (cek: Buffer, oaepHash: 'sha1' | 'sha256'): Buffer =>
+    publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash }, cek);
+
+  it('answers every job with its own key, more jobs than it has slots, in any mix of OAEP digests', async () => {
+    const pool = new UnwrapPool(2);
+    try {
+      const ceks = Array.from({ length: 200 }, () => randomBytes(32));
+      const answers = await Promise.all(ceks.map((cek, i) => pool.unwrap(privateKey, i % 2 ? 'sha256' : 'sha1', wrap(cek, i % 2 ? 'sha256' : 'sha1'))));
+      expect(answers.map((answer) => Buffer.from(answer).toString('hex'))).toEqual(ceks.map((cek) => cek.toString('hex')));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('keeps answering across the wrap of its 32-bit counters, as a server does after 2^31 bodies', async () => {
+    const pool = new UnwrapPool(2, 2 ** 31 - 50);
+    try {
+      const ceks = Array.from({ length: 150 }, () => randomBytes(32));
+      const answers = await Promise.all(ceks.map((cek) => pool.unwrap(privateKey, 'sha1', wrap(cek, 'sha1'))));
+      expect(answers.map((answer) => Buffer.from(answer).toString('hex'))).toEqual(ceks.map((cek) => cek.toString('hex')));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('refuses a wrapped key that does not open, and one longer than any key it could hold', async () => {
+    const pool = new UnwrapPool(1);
+    try {
+      const forged = wrap(randomBytes(32), 'sha1');
+      forged[5] = forged[5]! ^ 1;
+      await expect(pool.unwrap(privateKey, 'sha1', forged)).rejects.toThrow();
+      await expect(pool.unwrap(privateKey, 'sha1', Buffer.alloc(1025, 1))).rejects.toThrow();
+      const cek = randomBytes(32);
+      expect(Buffer.from(await pool.unwrap(privateKey, 'sha1', wrap(cek, 'sha1'))).equals(cek)).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('fails every job in flight when one of its threads stops, then answers again on new threads', async () => {
+    const pool = new UnwrapPool(2);
+    try {
+      const jobs = Array.from({ length: 40 }, () => pool.unwrap(privateKey, 'sha1', wrap(randomBytes(32), 'sha1')).then(() => 'answered', () => 'failed'));
+      const { crew } = pool as unknown as { crew: { workers: Array<{ worker: { terminate(): Promise<number> } }> } };
+      await crew.workers[0]!.worker.terminate();
+      const outcomes = await Promise.all(jobs);
+      expect(outcomes).toContain('failed');
+      const cek = randomBytes(32);
+      expect(Buffer.from(await pool.unwrap(privateKey, 'sha1', wrap(cek, 'sha1'))).equals(cek)).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  // Linux only, where a thread's scheduling priority can be read from /proc.
+  const linux = process.platform === 'linux' ? it : it.skip;
+  linux('runs its threads at a lower priority than the event loop', async () => {
+    const niceOf = (task: string): number => Number(readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    const before = new Set(readdirSync('/proc/self/task'));
+    const pool = new UnwrapPool(2);
+    try {
+      await Promise.all([1, 2, 3, 4].map(() => pool.unwrap(privateKey, 'sha1', wrap(randomBytes(32), 'sha1'))));
+      const started = readdirSync('/proc/self/task').filter((task) => !before.has(task));
+      const lowered = started.filter((task) => niceOf(task) > niceOf(String(process.pid)));
+      expect(lowered.length).toBeGreaterThanOrEqual(2);
+      expect(niceOf(String(process.pid))).toBe(0);
+    } finally {
+      await pool.close();
+    }
   });
 });
