@@ -1,5 +1,6 @@
 import * as jose from 'jose';
 import * as nodeJose from 'node-jose';
+import { deflateRawSync } from 'node:zlib';
 
 import {
   createJWKManager,
@@ -9,6 +10,7 @@ import {
   type PrivateJWKS,
   type PublicJWKS,
 } from '../src';
+import { inflateBounded, INFLATE_ON_LOOP_MAX_BYTES } from '../src/jwe/decrypt';
 import { makePrivateJwk, publicOf, rejectionOf, vectors } from './helpers';
 
 const PAYLOAD = { cluster_uuid: 'c-1', stats: { n: [1, 2, 3] }, text: 'héllo 🚀' };
@@ -166,6 +168,42 @@ describe("format 'jwe'", () => {
       const roomy = await createRequestDecryptor(vectors.privateJWKS, { maxPayloadBytes: 100_002 });
       await expect(roomy.decrypt(body)).resolves.toBe('x'.repeat(100_000));
     });
+
+    it('opens a body that inflates to megabytes, and refuses one a byte past the limit, both inflated off the event loop', async () => {
+      const payload = 'y'.repeat(3 * 1024 * 1024);
+      const body = await (await createRequestEncryptor(vectors.publicJWKS, { format: 'jwe' })).encrypt('kibana1', payload, { compress: true });
+      expect(body.length).toBeLessThan(20_000);
+      await expect((await createRequestDecryptor(vectors.privateJWKS)).decrypt(body)).resolves.toBe(payload);
+      const tight = await createRequestDecryptor(vectors.privateJWKS, { maxPayloadBytes: payload.length + 1 });
+      expect((await rejectionOf(tight.decrypt(body))).code).toBe(ERROR_CODES.BODY_TOO_LARGE);
+    });
+  });
+});
+
+describe('inflateBounded', () => {
+  const deflated = (bytes: number): Buffer => deflateRawSync(Buffer.alloc(bytes, 'z'));
+  /** Whether `run` settles before a setImmediate queued just before it: only work done inline does. */
+  const settlesInline = async (run: () => Promise<unknown>): Promise<boolean> => {
+    let immediate = false;
+    setImmediate(() => {
+      immediate = true;
+    });
+    await run().catch(() => undefined);
+    return !immediate;
+  };
+
+  it(`inflates up to ${INFLATE_ON_LOOP_MAX_BYTES} bytes on the event loop, and more on the thread pool`, async () => {
+    const small = deflated(INFLATE_ON_LOOP_MAX_BYTES);
+    const large = deflated(INFLATE_ON_LOOP_MAX_BYTES + 1);
+    expect(await settlesInline(() => inflateBounded(small, 10 * 1024 * 1024))).toBe(true);
+    expect(await settlesInline(() => inflateBounded(large, 10 * 1024 * 1024))).toBe(false);
+    expect((await inflateBounded(large, 10 * 1024 * 1024)).equals(Buffer.alloc(INFLATE_ON_LOOP_MAX_BYTES + 1, 'z'))).toBe(true);
+  });
+
+  it('stops at its limit on either side of the event-loop bound', async () => {
+    await expect(inflateBounded(deflated(1000), 999)).rejects.toMatchObject({ code: 'ERR_BUFFER_TOO_LARGE' });
+    await expect(inflateBounded(deflated(2_000_000), 1_999_999)).rejects.toMatchObject({ code: 'ERR_BUFFER_TOO_LARGE' });
+    expect((await inflateBounded(deflated(2_000_000), 2_000_000)).length).toBe(2_000_000);
   });
 });
 

@@ -5,7 +5,8 @@
  * @packageDocumentation
  */
 import { BodyMalformedError, BodyTooLargeError } from '../errors';
-import { decodeBase64Url } from '../encoding/strict-base64';
+import { isAsciiText } from '../encoding/ascii';
+import { decodeAsciiBase64Url } from '../encoding/strict-base64';
 
 /** A compact JWE split into its parts, with the protected header parsed. */
 export interface CompactJwe {
@@ -29,8 +30,9 @@ export interface CompactLimits {
   readonly maxHeaderLength: number;
 }
 
+/** Decodes one part of a compact JWE whose whole text is ASCII. */
 function decodePart(part: string, what: string): Buffer {
-  const bytes = decodeBase64Url(part);
+  const bytes = decodeAsciiBase64Url(part);
   if (bytes === undefined) throw new BodyMalformedError(`body is malformed: JWE ${what} is not base64url`);
   return bytes;
 }
@@ -57,6 +59,8 @@ function splitFive(text: string): [string, string, string, string, string] | und
  */
 export function parseCompactJwe(text: string, limits: CompactLimits): CompactJwe {
   if (text.length > limits.maxLength) throw new BodyTooLargeError('body is too large: JWE exceeds its length limit');
+  // Once for the whole text: each part is then decoded without checking its characters again.
+  if (!isAsciiText(text)) throw new BodyMalformedError('body is malformed: JWE is not base64url');
   const parts = splitFive(text);
   if (parts === undefined) throw new BodyMalformedError('body is malformed: JWE does not have five parts');
   const [protectedText, encryptedKey, iv, ciphertext, tag] = parts;

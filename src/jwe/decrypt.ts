@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
+import { constants as zlibConstants, inflateRaw, inflateRawSync, type ZlibOptions } from 'node:zlib';
 
 import {
   BodyMalformedError,
@@ -89,6 +89,39 @@ export function chooseKey(keyring: Keyring, checked: CheckedHeader, privateElsew
   return key;
 }
 
+/**
+ * Largest inflation done on the event loop: about a millisecond of zlib. A body that inflates
+ * further (a few kilobytes can inflate to megabytes) is inflated again on libuv's thread pool.
+ */
+export const INFLATE_ON_LOOP_MAX_BYTES = 256 * 1024;
+
+/** Options that make zlib stop at `limit` bytes of output, in one chunk. */
+function boundedOptions(limit: number): ZlibOptions & { maxOutputLength: number } {
+  // One output chunk as large as the limit allows: zlib returns it without the copy that joins
+  // smaller chunks, and pages the inflation never writes cost no memory.
+  return { maxOutputLength: limit, chunkSize: Math.max(limit + 1, zlibConstants.Z_MIN_CHUNK) };
+}
+
+function isOverLimit(err: unknown): boolean {
+  return err instanceof RangeError || (err as { code?: unknown } | null)?.code === 'ERR_BUFFER_TOO_LARGE';
+}
+
+/**
+ * Inflates raw DEFLATE `content` to at most `limit` bytes; past it, throws zlib's RangeError. Small
+ * outputs inflate right here; larger ones on the thread pool, so one body cannot hold the event
+ * loop for the tens of milliseconds a multi-megabyte inflation takes.
+ */
+export async function inflateBounded(content: Buffer, limit: number): Promise<Buffer> {
+  try {
+    return inflateRawSync(content, boundedOptions(Math.min(limit, INFLATE_ON_LOOP_MAX_BYTES)));
+  } catch (err) {
+    if (!(isOverLimit(err) && limit > INFLATE_ON_LOOP_MAX_BYTES)) throw err;
+  }
+  return new Promise<Buffer>((resolve, reject) => {
+    inflateRaw(content, boundedOptions(limit), (err, inflated) => (err === null ? resolve(inflated) : reject(err)));
+  });
+}
+
 /** Unwraps, authenticates, decrypts and (bounded) inflates. Every failure is the same error. */
 export async function openJwe(
   jwe: CompactJwe,
@@ -112,13 +145,9 @@ export async function openJwe(
     return content;
   }
   try {
-    // One output chunk as large as the limit allows: zlib returns it without the copy that joins
-    // smaller chunks, and pages the inflation never writes cost no memory.
-    const limit = Math.max(1, expect.maxPlaintextBytes);
-    return inflateRawSync(content, { maxOutputLength: limit, chunkSize: Math.max(limit + 1, zlibConstants.Z_MIN_CHUNK) });
+    return await inflateBounded(content, Math.max(1, expect.maxPlaintextBytes));
   } catch (err) {
-    const tooLarge = err instanceof RangeError || (err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
-    if (tooLarge && expect.overInflation === 'too-large') {
+    if (isOverLimit(err) && expect.overInflation === 'too-large') {
       throw new BodyTooLargeError('body is too large: it inflates past the limit');
     }
     throw new DecryptionFailedError();

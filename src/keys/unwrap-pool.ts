@@ -368,10 +368,10 @@ export const INLINE_UNWRAP_MAX_BITS = 2048;
  */
 export function unwrapOnThreads(keyring: Keyring, alone: () => boolean, pool: UnwrapPool = sharedUnwrapPool()): UnwrapKey {
   const inline = unwrapInProcess(keyring);
-  return async (request) => {
+  return (request) => {
     const key = keyring.get(request.kid);
     const privateKey = key?.privateKey;
-    if (key === undefined || privateKey === undefined) throw new Error('no private key');
+    if (key === undefined || privateKey === undefined) return Promise.reject(new Error('no private key'));
     if (alone() && key.metadata.length <= INLINE_UNWRAP_MAX_BITS) return inline(request);
     return pool.unwrap(privateKey, oaepHashOf(request.alg), request.encryptedKey);
   };
