@@ -63,7 +63,7 @@ export interface JweBodyLimits {
 }
 
 /**
- * Parses, checks and opens a `'jwe'` body. Everything but the unwrap and the content decryption
+ * Parses, checks and opens a `'jwe'` body, whose `text` comes from `bodyText` (ASCII only). Everything but the unwrap and the content decryption
  * (size, structure, header, kid) is settled before `custody.unwrap` is called. What is learned on
  * the way goes into `facts`, for the `onDecrypt` event of a body that fails later.
  */
@@ -80,7 +80,8 @@ export async function openJweBody(
     maxPlaintextBytes: limits.maxPayloadBytes,
     overInflation: 'too-large',
   };
-  const jwe = parseCompactJwe(text, { maxLength: limits.maxBodyBytes, maxHeaderLength: 16384 });
+  // `text` comes from bodyText, which refused every character above U+007F.
+  const jwe = parseCompactJwe(text, { maxLength: limits.maxBodyBytes, maxHeaderLength: 16384 }, true);
   if (facts !== undefined) facts.format = 'jwe';
   const checked = checkJweHeader(jwe, expect);
   learnHeader(facts, checked, expect.enc, checked.zip);

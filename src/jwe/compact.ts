@@ -55,12 +55,13 @@ function splitFive(text: string): [string, string, string, string, string] | und
 /**
  * Splits and decodes a compact JWE. Throws {@link BodyTooLargeError} past `limits`, and
  * {@link BodyMalformedError} for anything that is not five canonical base64url parts with a JSON
- * object as header.
+ * object as header. `knownAscii`: the caller has already refused every character above U+007F.
  */
-export function parseCompactJwe(text: string, limits: CompactLimits): CompactJwe {
+export function parseCompactJwe(text: string, limits: CompactLimits, knownAscii = false): CompactJwe {
   if (text.length > limits.maxLength) throw new BodyTooLargeError('body is too large: JWE exceeds its length limit');
-  // Once for the whole text: each part is then decoded without checking its characters again.
-  if (!isAsciiText(text)) throw new BodyMalformedError('body is malformed: JWE is not base64url');
+  // Once for the whole text (unless the caller has checked it: on Node 24 the check costs about
+  // 2 µs per 10 KB): each part is then decoded without checking its characters again.
+  if (!knownAscii && !isAsciiText(text)) throw new BodyMalformedError('body is malformed: JWE is not base64url');
   const parts = splitFive(text);
   if (parts === undefined) throw new BodyMalformedError('body is malformed: JWE does not have five parts');
   const [protectedText, encryptedKey, iv, ciphertext, tag] = parts;
