@@ -64,16 +64,10 @@ export function simdWithinLimits(bytes: Uint8Array, maxDepth: number, maxValues:
   if (scanner === null) return false;
   const { scan, page } = scanner;
   scan.begin(maxDepth, maxValues);
-  const end = bytes.length;
-  if (end <= CHUNK) {
-    page.set(bytes);
-    if (scan.scan(end) !== 0) return false;
-  } else {
-    for (let at = 0; at < end; at += CHUNK) {
-      const length = Math.min(CHUNK, end - at);
-      page.set(new Uint8Array(bytes.buffer, bytes.byteOffset + at, length));
-      if (scan.scan(length) !== 0) return false;
-    }
+  for (let at = 0; at < bytes.length; at += CHUNK) {
+    const chunk = bytes.subarray(at, at + CHUNK);
+    page.set(chunk);
+    if (scan.scan(chunk.length) !== 0) return false;
   }
   return scan.stringOpen() === 0;
 }

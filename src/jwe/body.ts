@@ -63,9 +63,10 @@ export interface JweBodyLimits {
 }
 
 /**
- * Parses, checks and opens a `'jwe'` body, whose `text` comes from `bodyText` (ASCII only). Everything but the unwrap and the content decryption
- * (size, structure, header, kid) is settled before `custody.unwrap` is called. What is learned on
- * the way goes into `facts`, for the `onDecrypt` event of a body that fails later.
+ * Parses, checks and opens a `'jwe'` body, whose `text` comes from `bodyText` (ASCII only).
+ * Everything but the unwrap and the content decryption (size, structure, header, kid) is settled
+ * before `custody.unwrap` is called. What is learned on the way goes into `facts`, for the
+ * `onDecrypt` event of a body that fails later.
  */
 export async function openJweBody(
   text: string,
