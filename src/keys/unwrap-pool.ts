@@ -35,8 +35,12 @@ import { oaepHashOf, unwrapInProcess, type UnwrapKey } from './unwrap';
 const SLOTS = 64;
 /** The largest wrapped key, and the largest answer: one 8192-bit RSA block. */
 const MAX_BLOCK = 1024;
-/** While jobs are queued, a thread wakes the event loop for every this many answers (a power of two). */
-const WAKE_EVERY = 4;
+/**
+ * While jobs are queued, a thread wakes the event loop for every this many answers (a power of
+ * two). Measured on 2 cores with 32 bodies in flight: 8 was 1-2 % faster than 4 and as fast as 16,
+ * and it delays an answer by at most seven unwraps (about 1 ms at 2048 bits).
+ */
+const WAKE_EVERY = 8;
 
 // Shared memory: control words, the job queue, the answer ring, then one slot per job.
 const POSTED = 0; // jobs queued so far (written by the event loop)
