@@ -379,7 +379,7 @@ function renderMarkdown(r) {
   lines.push('# Benchmark: request-crypto against @elastic/request-crypto 2.0.3');
   lines.push('');
   lines.push(`Made by \`npm run bench${r.quick ? ' -- --quick' : ''}\` on ${r.date}: node ${r.node}, nproc ${r.nproc} (${r.cpu}), ` +
-    `${r.config.rounds} alternating windows of ${r.config.windowMs} ms per library and case, ${r.seconds.toFixed(0)} s in all. ` +
+    `${r.config.rounds} alternating windows of ${r.config.windowMs} ms per library and case (${r.config.rounds * 2} for the rows against jose 6), ${r.seconds.toFixed(0)} s in all. ` +
     `This package derived PBKDF2 keys on \`${r.pbkdf2Backend}\`, except in the rows marked "crypto.pbkdf2", which show an install without the accelerator.`);
   lines.push('These machines are shared and noisy: read the ratios, measured side by side, not the absolute numbers.');
   lines.push('');
