@@ -18,6 +18,8 @@
 const { generateKeyPairSync } = require('node:crypto');
 const path = require('node:path');
 
+const { payloadOf } = require('./payload');
+
 const [before, after, roundsArg] = process.argv.slice(2);
 if (before === undefined || after === undefined) {
   console.error('usage: node bench/compare-builds.js <lib dir before> <lib dir after> [rounds]');
@@ -27,18 +29,6 @@ const builds = { before: require(path.resolve(before)), after: require(path.reso
 const rounds = Number(roundsArg ?? 16);
 const size = Number(process.env.SIZE ?? 10 * 1024);
 const inflight = Number(process.env.INFLIGHT ?? 32);
-
-/** The payload of `npm run bench`: small objects of short strings and numbers. */
-function payloadOf(bytes) {
-  const items = [];
-  let length = 20;
-  for (let i = 0; length < bytes; i += 1) {
-    const item = { i, name: `item-${i}`, tags: ['alpha', 'beta'], value: i * 1.5 };
-    length += JSON.stringify(item).length + 1;
-    items.push(item);
-  }
-  return { cluster_uuid: 'bench', items };
-}
 
 async function window(fn, ms) {
   const started = performance.now();

@@ -18,6 +18,7 @@ const path = require('node:path');
 
 const ours = require('../lib');
 const scale = require('./scale');
+const { payloadOf } = require('./payload');
 const original = require('@elastic/request-crypto');
 const fixture = require('../test/fixtures/elastic-request-crypto-2.0.3.json');
 
@@ -55,17 +56,6 @@ const CONFIG = QUICK
 
 const HERE = __dirname;
 const ROOT = path.join(HERE, '..');
-
-function payloadOf(bytes) {
-  const items = [];
-  let size = 20;
-  for (let i = 0; size < bytes; i += 1) {
-    const item = { i, name: `item-${i}`, tags: ['alpha', 'beta'], value: i * 1.5 };
-    size += JSON.stringify(item).length + 1;
-    items.push(item);
-  }
-  return { cluster_uuid: 'bench', items };
-}
 
 function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
