@@ -15,8 +15,8 @@
  * work) goes first, and RSA takes the rest.
  *
  * The workers are made from source text (`eval`), not from a file, so the pool works unchanged in
- * a bundled Lambda, CommonJS or ESM. Keys reach each thread once as `KeyObject`s, which Node clones
- * between threads by reference to the same OpenSSL key, and are forgotten when the key object is.
+ * a bundled Lambda, CommonJS or ESM. Keys reach each thread once as `KeyObject`s; each thread
+ * decrypts with its own copy, and forgets it when the key object is collected.
  *
  * @packageDocumentation
  */
@@ -64,7 +64,9 @@ const WORKER_SOURCE = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 const { constants, createPrivateKey, privateDecrypt } = require('node:crypto');
 const { shared, port } = workerData;
-const [POSTED, TAKEN, ANSWERED, SLEEPING, MAIL, QUEUE_AT, RING_AT, SLOTS, SLOTS_AT, SLOT_BYTES, MAX_BLOCK, WAKE_EVERY] = workerData.layout;
+const [POSTED, TAKEN, ANSWERED, SLEEPING, MAIL, QUEUE_AT, RING_AT, SLOTS, SLOTS_AT, SLOT_INTS, SLOT_BYTES, MAX_BLOCK, WAKE_EVERY] = workerData.layout;
+const INPUT_AT = SLOT_INTS * 4;
+const ANSWER_AT = INPUT_AT + MAX_BLOCK;
 const ints = new Int32Array(shared);
 const bytes = new Uint8Array(shared);
 const keys = new Map();
@@ -75,7 +77,7 @@ try {
   if (tid > 0) require('node:os').setPriority(tid, 10);
 } catch {}
 // This thread's own copy of a key: threads sharing one OpenSSL key take turns on its lock and
-// its blinding values (1-2 % of throughput on 2 cores). The copy's encoding is wiped at once;
+// its blinding values (1-3 % of throughput on 2 cores). The copy's encoding is wiped at once;
 // where the key cannot be copied, the shared one serves.
 function ownCopy(key) {
   let der;
@@ -107,20 +109,20 @@ for (;;) {
   if (Atomics.compareExchange(ints, TAKEN, taken, taken + 1) !== taken) continue;
   const slot = Atomics.load(ints, QUEUE_AT + (taken & (SLOTS - 1)));
   const at = SLOTS_AT + slot * SLOT_BYTES;
-  const words = new Int32Array(shared, at, 4);
+  const words = new Int32Array(shared, at, SLOT_INTS);
   if (Atomics.load(ints, MAIL) !== mailRead) readKeys();
   let answer;
   try {
     answer = privateDecrypt(
       { key: keys.get(words[0]), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: words[1] === 1 ? 'sha256' : 'sha1' },
-      bytes.subarray(at + 16, at + 16 + words[2]),
+      bytes.subarray(at + INPUT_AT, at + INPUT_AT + words[2]),
     );
   } catch {
     answer = undefined;
   }
   if (answer === undefined || answer.length > MAX_BLOCK) words[3] = -1;
   else {
-    bytes.set(answer, at + 16 + MAX_BLOCK);
+    bytes.set(answer, at + ANSWER_AT);
     words[3] = answer.length;
     answer.fill(0);
   }
@@ -242,7 +244,7 @@ export class UnwrapPool {
       watching: false,
       holding: false,
     };
-    const layout = [POSTED, TAKEN, ANSWERED, SLEEPING, MAIL, QUEUE_AT, RING_AT, SLOTS, SLOTS_AT, SLOT_BYTES, MAX_BLOCK, WAKE_EVERY];
+    const layout = [POSTED, TAKEN, ANSWERED, SLEEPING, MAIL, QUEUE_AT, RING_AT, SLOTS, SLOTS_AT, SLOT_INTS, SLOT_BYTES, MAX_BLOCK, WAKE_EVERY];
     const keys: Array<[number, KeyObject]> = [];
     for (const [number, ref] of this.liveKeys) {
       const key = ref.deref();
