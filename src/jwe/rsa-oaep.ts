@@ -3,14 +3,14 @@
  *
  * @packageDocumentation
  */
-import { constants, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
+import { publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 
 import type { WrapAlgorithm } from '../keys/keyset';
-import { oaepHashOf, type UnwrapKey } from '../keys/unwrap';
+import { oaepOptions, type UnwrapKey } from '../keys/unwrap';
 
 /** Encrypts `cek` to `publicKey`. */
 export function wrapCek(alg: WrapAlgorithm, publicKey: KeyObject, cek: Buffer): Buffer {
-  return publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: oaepHashOf(alg) }, cek);
+  return publicEncrypt({ key: publicKey, ...oaepOptions(alg) }, cek);
 }
 
 // Fallback keys are cut from one `randomBytes` call per 64 bodies: a call per body cost the event

@@ -4,10 +4,10 @@
  *
  * @packageDocumentation
  */
-import { constants, createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 
 import { InvalidJwksError } from '../errors';
-import { oaepHashOf } from './unwrap';
+import { oaepOptions } from './unwrap';
 import { decodeBase64Url } from '../encoding/strict-base64';
 import type { JWKMetadata, KeyUse, PublicJWK, PublicJWKS } from '../types';
 
@@ -97,7 +97,7 @@ function checkExponent(e: Buffer, fail: (why: string) => never): void {
  * 2048 bits) and, for a private key, its private half must undo its public half (a pairwise check).
  */
 function trialRoundTrip(publicKey: KeyObject, privateKey: KeyObject | undefined, alg: WrapAlgorithm, fail: (why: string) => never): void {
-  const oaep = { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: oaepHashOf(alg) };
+  const oaep = oaepOptions(alg);
   const probe = randomBytes(32);
   let wrapped: Buffer;
   try {

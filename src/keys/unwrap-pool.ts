@@ -113,8 +113,10 @@ for (;;) {
   if (Atomics.load(ints, MAIL) !== mailRead) readKeys();
   let answer;
   try {
+    // SHA-1 is OpenSSL's default OAEP digest and is not named (oaepOptions in unwrap.ts says why).
+    const key = keys.get(words[0]);
     answer = privateDecrypt(
-      { key: keys.get(words[0]), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: words[1] === 1 ? 'sha256' : 'sha1' },
+      words[1] === 1 ? { key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' } : { key, padding: constants.RSA_PKCS1_OAEP_PADDING },
       bytes.subarray(at + INPUT_AT, at + INPUT_AT + words[2]),
     );
   } catch {

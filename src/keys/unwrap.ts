@@ -38,14 +38,23 @@ export function oaepHashOf(alg: WrapAlgorithm): 'sha1' | 'sha256' {
   return alg === 'RSA-OAEP-256' ? 'sha256' : 'sha1';
 }
 
+const OAEP_SHA1 = { padding: constants.RSA_PKCS1_OAEP_PADDING } as const;
+const OAEP_SHA256 = { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' } as const;
+
+/**
+ * The `publicEncrypt`/`privateDecrypt` options of a wrapping algorithm. SHA-1 is OpenSSL's default
+ * OAEP digest (for the label hash and MGF1 alike), so it is not named: naming a digest costs a
+ * lookup through OpenSSL 3.0's whole name table on every call, about 1 % of an RSA-2048 unwrap.
+ */
+export function oaepOptions(alg: WrapAlgorithm): { readonly padding: number; readonly oaepHash?: 'sha256' } {
+  return alg === 'RSA-OAEP-256' ? OAEP_SHA256 : OAEP_SHA1;
+}
+
 /** Unwraps with the private keys of `keyring`, in this process. */
 export function unwrapInProcess(keyring: Keyring): UnwrapKey {
   return async ({ kid, alg, encryptedKey }) => {
     const privateKey = keyring.get(kid)?.privateKey;
     if (privateKey === undefined) throw new Error('no private key');
-    return privateDecrypt(
-      { key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: oaepHashOf(alg) },
-      encryptedKey,
-    );
+    return privateDecrypt({ key: privateKey, ...oaepOptions(alg) }, encryptedKey);
   };
 }
