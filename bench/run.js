@@ -262,7 +262,8 @@ async function main() {
   }
 
   // 'jwe' against panva's jose 6, one at a time and 32 in flight.
-  rows.push(...(await scale.joseRows(compare, ours, fixture, payloadOf, CONFIG)));
+  const jose = await scale.joseRows(compare, ours, fixture, payloadOf, CONFIG);
+  rows.push(...jose.rows);
 
   const threeKeys = { keys: [] };
   const manager = await ours.createJWKManager();
@@ -357,6 +358,7 @@ async function main() {
     config: CONFIG,
     seconds: (Date.now() - started) / 1000,
     rows,
+    rsaProbeUs: jose.rsaProbeUs,
     ...extra,
   };
   fs.writeFileSync(path.join(HERE, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -383,6 +385,11 @@ function renderMarkdown(r) {
     );
   }
   lines.push('');
+  if (r.rsaProbeUs) {
+    lines.push(`**The machine's state** around the rows against jose 6: one RSA-2048 private operation on one thread took ${fmt(r.rsaProbeUs.before)} µs ` +
+      `before them and ${fmt(r.rsaProbeUs.after)} µs after. The 10 KB row with 32 in flight moves with this figure (see "The receiver at scale" below).`);
+    lines.push('');
+  }
   if (r.coldStart) {
     const c = r.coldStart;
     lines.push(`**Cold start** (fresh \`node\`, require, build a decryptor, decrypt one body; median of ${r.config.coldRuns} processes each): ` +

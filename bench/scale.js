@@ -7,7 +7,7 @@
 /* global TextDecoder, setInterval, clearInterval, fetch */
 
 const { spawn, execFileSync } = require('node:child_process');
-const { generateKeyPairSync } = require('node:crypto');
+const { constants, createPrivateKey, createPublicKey, generateKeyPairSync, privateDecrypt, publicEncrypt, randomBytes } = require('node:crypto');
 const path = require('node:path');
 
 const autocannon = require('autocannon');
@@ -20,9 +20,33 @@ async function loadJose() {
 }
 
 /**
+ * How long one RSA-2048 private operation takes on one thread right now, in µs: the median of
+ * nine 100 ms batches. The 10 KB row with 32 in flight moves with it: that row keeps both cores
+ * busy, three quarters of this package's CPU in it is RSA, and a busy host slows RSA most
+ * (bench/PROFILE.md). Printed with the rows so that a run can be read against the machine's state.
+ */
+function rsaProbe(fixture) {
+  const key = createPrivateKey({ key: fixture.privateJWKS.keys[0], format: 'jwk' });
+  const padding = constants.RSA_PKCS1_OAEP_PADDING;
+  const wrapped = publicEncrypt({ key: createPublicKey(key), padding }, randomBytes(32));
+  const batches = [];
+  for (let b = 0; b < 9; b += 1) {
+    const started = performance.now();
+    let n = 0;
+    while (performance.now() - started < 100) {
+      privateDecrypt({ key, padding }, wrapped);
+      n += 1;
+    }
+    batches.push(((performance.now() - started) * 1000) / n);
+  }
+  return batches.sort((a, b) => a - b)[4];
+}
+
+/**
  * Rows: 'jwe' decrypt of ours against jose 6's compactDecrypt of the same bodies. Twice the
  * usual rounds: a 600 ms window varies by about 3 % on a shared machine, and these rows sit
- * nearest their targets, so their medians are taken over 16 windows a side, not 8.
+ * nearest their targets, so their medians are taken over 16 windows a side, not 8. Returns the
+ * rows and the machine's RSA speed just before and after them ({@link rsaProbe}).
  */
 async function joseRows(compare, ours, fixture, payloadOf, config) {
   const rowConfig = { ...config, rounds: config.rounds * 2 };
@@ -33,6 +57,7 @@ async function joseRows(compare, ours, fixture, payloadOf, config) {
   const decryptor = await ours.createRequestDecryptor(fixture.privateJWKS);
   const decoder = new TextDecoder();
   const rows = [];
+  const probeBefore = rsaProbe(fixture);
   for (const [label, bytes] of [['100 B', 100], ['10 KB', 10 * 1024]]) {
     const body = await encryptor.encrypt('kibana1', payloadOf(bytes), { format: 'jwe' });
     for (const inflight of [1, 32]) {
@@ -44,7 +69,9 @@ async function joseRows(compare, ours, fixture, payloadOf, config) {
       );
     }
   }
-  return rows;
+  const rsaProbeUs = { before: probeBefore, after: rsaProbe(fixture) };
+  console.log(`machine: one RSA-2048 private operation on one thread took ${rsaProbeUs.before.toFixed(0)} µs before the rows against jose 6 and ${rsaProbeUs.after.toFixed(0)} µs after`);
+  return { rows, rsaProbeUs };
 }
 
 /** Keeps `inflight` decrypts pending for `ms` while a 2 ms timer runs; reports the timer's lateness. */
