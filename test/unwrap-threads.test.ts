@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { createRequestDecryptor, createRequestEncryptor, ERROR_CODES, type PrivateJWK, type PrivateJWKS, type PublicJWKS } from '../src';
-import { sharedUnwrapPool, UnwrapPool } from '../src/keys/unwrap-pool';
+import { sharedUnwrapPool, UnwrapPool, WORKER_SOURCE } from '../src/keys/unwrap-pool';
 import { rejectionOf, vectors } from './helpers';
 
 /** A set of one RSA-4096 key: about 4 ms of CPU per unwrap, enough to see who waits for it. */
@@ -147,6 +147,74 @@ describe('the unwrap pool', () => {
       await pool.close();
     }
   });
+
+  /**
+   * The threads' program with pauses at one of its race windows: every other time on average, of
+   * up to `micros`, so that one thread stalls there while the other passes straight through.
+   */
+  const widened = (point: 'take' | 'publish', micros: number): string => {
+    const plain = 'function raceWindow(point) {}';
+    if (!WORKER_SOURCE.includes(plain)) throw new Error('the worker source has no raceWindow to widen');
+    const pause = `const pauseOn = new Int32Array(new SharedArrayBuffer(4));
+function raceWindow(point) {
+  if (point === ${JSON.stringify(point)} && Math.random() < 0.5) Atomics.wait(pauseOn, 0, 0, Math.random() * ${micros / 1000});
+}`;
+    return WORKER_SOURCE.replace(plain, pause);
+  };
+
+  /**
+   * Unwraps `total` fresh keys through `pool`, `inFlight` at a time; resolves to how many came back
+   * as their own key, and rejects when any is still unanswered after 10 s (a job lost).
+   */
+  const drive = async (pool: UnwrapPool, total: number, inFlight: number): Promise<number> => {
+    let started = 0;
+    let right = 0;
+    let answered = 0;
+    const lane = async (): Promise<void> => {
+      while (started < total) {
+        started += 1;
+        const cek = randomBytes(32);
+        const answer = await pool.unwrap(privateKey, 'sha1', wrap(cek, 'sha1'));
+        answered += 1;
+        if (Buffer.from(answer).equals(cek)) right += 1;
+      }
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const lost = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${started - answered} of ${started} jobs never answered`)), 10_000);
+    });
+    try {
+      await Promise.race([Promise.all(Array.from({ length: inFlight }, lane)), lost]);
+    } finally {
+      clearTimeout(timer);
+    }
+    return right;
+  };
+
+  it('never takes a job before it is posted, however long a thread stalls between reading the two job counters', async () => {
+    const pool = new UnwrapPool(2, 0, { workerSource: widened('take', 200) });
+    try {
+      expect(await drive(pool, 600, 2)).toBe(600);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
+  it('wakes the event loop for an answer written late into a place it has already passed while draining', async () => {
+    // The thread stalls between reserving its answer's place and writing it; the event loop
+    // stalls between draining (which stops at that empty place) and waiting for more.
+    const afterDrain = (): void => {
+      if (Math.random() < 0.5) return;
+      const until = performance.now() + Math.random() * 0.3;
+      while (performance.now() < until);
+    };
+    const pool = new UnwrapPool(2, 0, { workerSource: widened('publish', 200), afterDrain });
+    try {
+      expect(await drive(pool, 600, 2)).toBe(600);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
 
   it('refuses a wrapped key that does not open, and one longer than any key it could hold', async () => {
     const pool = new UnwrapPool(1);

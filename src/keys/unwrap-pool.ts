@@ -46,9 +46,10 @@ const WAKE_EVERY = 8;
 const POSTED = 0; // jobs queued so far (written by the event loop)
 const TAKEN = 1; // jobs taken by a thread so far
 const ANSWERED = 2; // answers so far: a thread reserves a place in the ring with it
-const SLEEPING = 3; // threads waiting for work
-const MAIL = 4; // messages sent to the threads' ports so far (keys to learn or forget)
-const CONTROL_INTS = 5;
+const WRITTEN = 3; // answers written into their place so far: what the event loop waits on
+const SLEEPING = 4; // threads waiting for work
+const MAIL = 5; // messages sent to the threads' ports so far (keys to learn or forget)
+const CONTROL_INTS = 6;
 const QUEUE_AT = CONTROL_INTS; // SLOTS ints: the slot of each queued job, in order
 const RING_AT = QUEUE_AT + SLOTS; // SLOTS ints: slot + 1 of each answer, 0 while unwritten
 const HEADER_INTS = RING_AT + SLOTS;
@@ -58,13 +59,13 @@ const SLOT_INTS = 4;
 const SLOT_BYTES = SLOT_INTS * 4 + 2 * MAX_BLOCK;
 const SLOTS_AT = HEADER_INTS * 4;
 
-// What a thread runs: take a job, answer it, wait when there is none. Keys arrive on its port.
-const WORKER_SOURCE = `
+/** What a thread runs: take a job, answer it, wait when there is none. Keys arrive on its port. */
+export const WORKER_SOURCE = `
 'use strict';
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 const { constants, createPrivateKey, privateDecrypt } = require('node:crypto');
 const { shared, port } = workerData;
-const [POSTED, TAKEN, ANSWERED, SLEEPING, MAIL, QUEUE_AT, RING_AT, SLOTS, SLOTS_AT, SLOT_INTS, SLOT_BYTES, MAX_BLOCK, WAKE_EVERY] = workerData.layout;
+const [POSTED, TAKEN, ANSWERED, WRITTEN, SLEEPING, MAIL, QUEUE_AT, RING_AT, SLOTS, SLOTS_AT, SLOT_INTS, SLOT_BYTES, MAX_BLOCK, WAKE_EVERY] = workerData.layout;
 const INPUT_AT = SLOT_INTS * 4;
 const ANSWER_AT = INPUT_AT + MAX_BLOCK;
 const ints = new Int32Array(shared);
@@ -97,9 +98,15 @@ function readKeys() {
     for (const id of m.message.forget) keys.delete(id);
   }
 }
+// Where another thread's step between two of this thread's matters. A no-op; tests widen it.
+function raceWindow(point) {}
 for (;;) {
-  const posted = Atomics.load(ints, POSTED);
+  // TAKEN before POSTED: POSTED only grows, so every job counted in \`taken\` was posted by the
+  // time \`posted\` is read. The other way round, another thread could take the job posted in
+  // between, and this one would then take a job not yet posted: a stale slot, answered twice.
   const taken = Atomics.load(ints, TAKEN);
+  raceWindow('take');
+  const posted = Atomics.load(ints, POSTED);
   if (taken === posted) {
     Atomics.add(ints, SLEEPING, 1);
     Atomics.wait(ints, POSTED, posted);
@@ -129,12 +136,16 @@ for (;;) {
     answer.fill(0);
   }
   const place = Atomics.add(ints, ANSWERED, 1);
+  raceWindow('publish');
   Atomics.store(ints, RING_AT + (place & (SLOTS - 1)), slot + 1);
+  // Counted once written: the event loop may have drained up to this place while it was empty,
+  // and it waits for WRITTEN to move, which a reserved place alone does not do.
+  Atomics.add(ints, WRITTEN, 1);
   // Waking the event loop costs it more than draining several answers at once: while work is
   // queued, wake it for every few answers only. The last answer before the queue runs dry always
   // wakes it, so no answer waits longer than a few unwraps.
   if (((place + 1) & (WAKE_EVERY - 1)) === 0 || Atomics.load(ints, TAKEN) === Atomics.load(ints, POSTED)) {
-    Atomics.notify(ints, ANSWERED);
+    Atomics.notify(ints, WRITTEN);
   }
 }
 `;
@@ -146,6 +157,17 @@ type WaitAsync = (
   value: number,
 ) => { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+/**
+ * The places where another thread's step, between two of this pool's, matters. Tests widen them
+ * to show that the pool stays right however threads interleave; normally both are no-ops.
+ */
+export interface RaceWindows {
+  /** What the threads run: {@link WORKER_SOURCE}, whose `raceWindow` marks its own places. */
+  readonly workerSource?: string;
+  /** Called on the event loop between draining the answers and waiting for the next ones. */
+  readonly afterDrain?: () => void;
+}
 
 interface Job {
   readonly key: number;
@@ -195,10 +217,12 @@ export class UnwrapPool {
    * @param size how many threads.
    * @param firstCount where the shared 32-bit job counters start (tests start them just below
    *   the wrap that a server reaches after 2³¹ bodies).
+   * @param windows for tests: the race windows, widened.
    */
   constructor(
     readonly size: number,
     private readonly firstCount = 0,
+    private readonly windows: RaceWindows = {},
   ) {}
 
   /** RSA-OAEP-decrypts `encryptedKey` with `key` on the first free thread. */
@@ -246,16 +270,16 @@ export class UnwrapPool {
       watching: false,
       holding: false,
     };
-    const layout = [POSTED, TAKEN, ANSWERED, SLEEPING, MAIL, QUEUE_AT, RING_AT, SLOTS, SLOTS_AT, SLOT_INTS, SLOT_BYTES, MAX_BLOCK, WAKE_EVERY];
+    const layout = [POSTED, TAKEN, ANSWERED, WRITTEN, SLEEPING, MAIL, QUEUE_AT, RING_AT, SLOTS, SLOTS_AT, SLOT_INTS, SLOT_BYTES, MAX_BLOCK, WAKE_EVERY];
     const keys: Array<[number, KeyObject]> = [];
     for (const [number, ref] of this.liveKeys) {
       const key = ref.deref();
       if (key !== undefined) keys.push([number, key]);
     }
-    for (const counter of [POSTED, TAKEN, ANSWERED]) crew.ints[counter] = crew.drained;
+    for (const counter of [POSTED, TAKEN, ANSWERED, WRITTEN]) crew.ints[counter] = crew.drained;
     for (let i = 0; i < this.size; i += 1) {
       const { port1, port2 } = new MessageChannel();
-      const worker = new Worker(WORKER_SOURCE, {
+      const worker = new Worker(this.windows.workerSource ?? WORKER_SOURCE, {
         eval: true,
         name: 'request-crypto unwrap',
         workerData: { shared, port: port2, layout },
@@ -338,13 +362,16 @@ export class UnwrapPool {
   /** Waits for answers while any job is in flight, without holding the event loop. */
   private watch(crew: Crew): void {
     while (!crew.watching && this.crew === crew) {
-      const seen = Atomics.load(crew.ints, ANSWERED);
+      // Every answer written before this read is drained below, unless it sits behind a place
+      // reserved but not yet written; writing that place moves WRITTEN, so the wait ends.
+      const seen = Atomics.load(crew.ints, WRITTEN);
       this.drain(crew);
+      this.windows.afterDrain?.();
       if (this.inFlight === 0) {
         this.hold(crew, false);
         return;
       }
-      const wait = waitAsync(crew.ints, ANSWERED, seen);
+      const wait = waitAsync(crew.ints, WRITTEN, seen);
       if (wait.async) {
         crew.watching = true;
         void wait.value.then(() => {
