@@ -152,14 +152,21 @@ describe('the unwrap pool', () => {
    * The threads' program with pauses at one of its race windows: every other time on average, of
    * up to `micros`, so that one thread stalls there while the other passes straight through.
    */
-  const widened = (point: 'take' | 'publish', micros: number): string => {
+  const widened = (points: ReadonlyArray<'take' | 'publish'>, micros: number): string => {
     const plain = 'function raceWindow(point) {}';
     if (!WORKER_SOURCE.includes(plain)) throw new Error('the worker source has no raceWindow to widen');
     const pause = `const pauseOn = new Int32Array(new SharedArrayBuffer(4));
 function raceWindow(point) {
-  if (point === ${JSON.stringify(point)} && Math.random() < 0.5) Atomics.wait(pauseOn, 0, 0, Math.random() * ${micros / 1000});
+  if (${JSON.stringify(points)}.includes(point) && Math.random() < 0.5) Atomics.wait(pauseOn, 0, 0, Math.random() * ${micros / 1000});
 }`;
     return WORKER_SOURCE.replace(plain, pause);
+  };
+
+  /** Holds the event loop for up to 0.3 ms, every other time on average. */
+  const stall = (): void => {
+    if (Math.random() < 0.5) return;
+    const until = performance.now() + Math.random() * 0.3;
+    while (performance.now() < until);
   };
 
   /**
@@ -192,7 +199,7 @@ function raceWindow(point) {
   };
 
   it('never takes a job before it is posted, however long a thread stalls between reading the two job counters', async () => {
-    const pool = new UnwrapPool(2, 0, { workerSource: widened('take', 200) });
+    const pool = new UnwrapPool(2, 0, { workerSource: widened(['take'], 200) });
     try {
       expect(await drive(pool, 600, 2)).toBe(600);
     } finally {
@@ -203,14 +210,18 @@ function raceWindow(point) {
   it('wakes the event loop for an answer written late into a place it has already passed while draining', async () => {
     // The thread stalls between reserving its answer's place and writing it; the event loop
     // stalls between draining (which stops at that empty place) and waiting for more.
-    const afterDrain = (): void => {
-      if (Math.random() < 0.5) return;
-      const until = performance.now() + Math.random() * 0.3;
-      while (performance.now() < until);
-    };
-    const pool = new UnwrapPool(2, 0, { workerSource: widened('publish', 200), afterDrain });
+      const pool = new UnwrapPool(2, 0, { workerSource: widened(['publish'], 200), afterDrain: stall });
     try {
       expect(await drive(pool, 600, 2)).toBe(600);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
+  it('answers every job right with three threads stalling at every race window, from 1 to 48 jobs in flight', async () => {
+    const pool = new UnwrapPool(3, 2 ** 31 - 300, { workerSource: widened(['take', 'publish'], 300), afterDrain: stall });
+    try {
+      for (const inFlight of [1, 3, 48, 2, 17]) expect(await drive(pool, 240, inFlight)).toBe(240);
     } finally {
       await pool.close();
     }
