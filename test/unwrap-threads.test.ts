@@ -152,12 +152,12 @@ describe('the unwrap pool', () => {
    * The threads' program with pauses at one of its race windows: every other time on average, of
    * up to `micros`, so that one thread stalls there while the other passes straight through.
    */
-  const widened = (points: ReadonlyArray<'take' | 'publish'>, micros: number): string => {
+  const widened = (points: ReadonlyArray<'take' | 'claim' | 'publish'>, micros: number, often = 0.5): string => {
     const plain = 'function raceWindow(point) {}';
     if (!WORKER_SOURCE.includes(plain)) throw new Error('the worker source has no raceWindow to widen');
     const pause = `const pauseOn = new Int32Array(new SharedArrayBuffer(4));
 function raceWindow(point) {
-  if (${JSON.stringify(points)}.includes(point) && Math.random() < 0.5) Atomics.wait(pauseOn, 0, 0, Math.random() * ${micros / 1000});
+  if (${JSON.stringify(points)}.includes(point) && Math.random() < ${often}) Atomics.wait(pauseOn, 0, 0, Math.random() * ${micros / 1000});
 }`;
     return WORKER_SOURCE.replace(plain, pause);
   };
@@ -207,6 +207,16 @@ function raceWindow(point) {
     }
   }, 60_000);
 
+  it('reads a job before claiming it: a thread stalled for 64 posts after its claim would find its queue entry reused', async () => {
+    // One stall in 30, of up to 100 ms: the other thread answers 64 jobs in about 20 ms.
+    const pool = new UnwrapPool(2, 0, { workerSource: widened(['claim'], 100_000, 0.03) });
+    try {
+      expect(await drive(pool, 600, 8)).toBe(600);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
   it('wakes the event loop for an answer written late into a place it has already passed while draining', async () => {
     // The thread stalls between reserving its answer's place and writing it; the event loop
     // stalls between draining (which stops at that empty place) and waiting for more.
@@ -219,7 +229,7 @@ function raceWindow(point) {
   }, 60_000);
 
   it('answers every job right with three threads stalling at every race window, from 1 to 48 jobs in flight', async () => {
-    const pool = new UnwrapPool(3, 2 ** 31 - 300, { workerSource: widened(['take', 'publish'], 300), afterDrain: stall });
+    const pool = new UnwrapPool(3, 2 ** 31 - 300, { workerSource: widened(['take', 'claim', 'publish'], 300), afterDrain: stall });
     try {
       for (const inFlight of [1, 3, 48, 2, 17]) expect(await drive(pool, 240, inFlight)).toBe(240);
     } finally {
@@ -254,6 +264,17 @@ function raceWindow(point) {
     } finally {
       await pool.close();
     }
+  });
+
+  it('stops waiting on the memory of threads it has stopped, so that nothing keeps it', async () => {
+    const pool = new UnwrapPool(2);
+    const jobs = Array.from({ length: 8 }, () => pool.unwrap(privateKey, 'sha1', wrap(randomBytes(32), 'sha1')).catch(() => 'failed'));
+    const { crew } = pool as unknown as { crew: { watching: boolean } };
+    expect(crew.watching).toBe(true);
+    await pool.close();
+    await Promise.all(jobs);
+    for (let tries = 0; crew.watching && tries < 100; tries += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(crew.watching).toBe(false);
   });
 
   // Linux only, where a thread's scheduling priority can be read from /proc.

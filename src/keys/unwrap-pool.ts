@@ -113,8 +113,12 @@ for (;;) {
     Atomics.sub(ints, SLEEPING, 1);
     continue;
   }
-  if (Atomics.compareExchange(ints, TAKEN, taken, taken + 1) !== taken) continue;
+  // The job's queue entry is read before the job is claimed: once it is claimed, the event loop
+  // may post 64 more jobs while this thread is descheduled, and the 64th reuses the entry. Until
+  // the claim succeeds, job \`taken\` is unanswered, so it holds its slot and the entry stands.
   const slot = Atomics.load(ints, QUEUE_AT + (taken & (SLOTS - 1)));
+  raceWindow('claim');
+  if (Atomics.compareExchange(ints, TAKEN, taken, taken + 1) !== taken) continue;
   const at = SLOTS_AT + slot * SLOT_BYTES;
   const words = new Int32Array(shared, at, SLOT_INTS);
   if (Atomics.load(ints, MAIL) !== mailRead) readKeys();
@@ -312,6 +316,8 @@ export class UnwrapPool {
   /** Forgets `crew`: its jobs, queued or running, reject with `reason`. */
   private abandon(crew: Crew, reason: Error): void {
     this.crew = undefined;
+    // Ends a pending wait for answers on the old memory, which nothing else would wake.
+    Atomics.notify(crew.ints, WRITTEN);
     const jobs = [...crew.slots.filter((job): job is Job => job !== undefined), ...this.backlog];
     crew.slots.fill(undefined);
     this.backlog = [];
