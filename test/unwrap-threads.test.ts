@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { createRequestDecryptor, createRequestEncryptor, ERROR_CODES, type PrivateJWK, type PrivateJWKS, type PublicJWKS } from '../src';
-import { sharedUnwrapPool, UnwrapPool, WORKER_SOURCE } from '../src/keys/unwrap-pool';
+import { COUNTERS, sharedUnwrapPool, UnwrapPool, WORKER_SOURCE } from '../src/keys/unwrap-pool';
 import { rejectionOf, vectors } from './helpers';
 
 /** A set of one RSA-4096 key: about 4 ms of CPU per unwrap, enough to see who waits for it. */
@@ -152,14 +152,37 @@ describe('the unwrap pool', () => {
    * The threads' program with pauses at one of its race windows: every other time on average, of
    * up to `micros`, so that one thread stalls there while the other passes straight through.
    */
-  const widened = (points: ReadonlyArray<'take' | 'claim' | 'publish'>, micros: number, often = 0.5): string => {
-    const plain = 'function raceWindow(point) {}';
+  const widened = (points: ReadonlyArray<'take' | 'claim' | 'publish'>, micros: number): string =>
+    withRaceWindow(`if (${JSON.stringify(points)}.includes(point) && Math.random() < 0.5) Atomics.wait(pauseOn, 0, 0, Math.random() * ${micros / 1000});`);
+
+  /** The threads' program with `body` as its `raceWindow(point, taken)`, and `pauseOn` to sleep on. */
+  const withRaceWindow = (body: string): string => {
+    const plain = 'function raceWindow(point, taken) {}';
     if (!WORKER_SOURCE.includes(plain)) throw new Error('the worker source has no raceWindow to widen');
-    const pause = `const pauseOn = new Int32Array(new SharedArrayBuffer(4));
-function raceWindow(point) {
-  if (${JSON.stringify(points)}.includes(point) && Math.random() < ${often}) Atomics.wait(pauseOn, 0, 0, Math.random() * ${micros / 1000});
-}`;
-    return WORKER_SOURCE.replace(plain, pause);
+    return WORKER_SOURCE.replace(plain, `const pauseOn = new Int32Array(new SharedArrayBuffer(4));\nfunction raceWindow(point, taken) { ${body} }`);
+  };
+
+  /**
+   * The threads' program in which one thread of each pair (odd thread ids), at one claim in five,
+   * up to `times` times, stalls until 64 more jobs are posted (or 2 s pass): the event loop reuses
+   * the claimed job's queue entry meanwhile.
+   */
+  const stalledClaims = (times: number): string =>
+    withRaceWindow(`if (point !== 'claim' || require('node:worker_threads').threadId % 2 === 0) return;
+  globalThis.stalls ??= 0;
+  if (globalThis.stalls >= ${times} || Math.random() >= 0.2) return;
+  globalThis.stalls += 1;
+  const until = Date.now() + 2000;
+  while (((Atomics.load(ints, ${COUNTERS.POSTED}) - taken) | 0) <= SLOTS && Date.now() < until) Atomics.wait(pauseOn, 0, 0, 0.2);`);
+
+  /**
+   * The event loop's side: after draining, waits (up to 50 ms) until every answer whose place is
+   * reserved is written, so that a thread's wake-up for the answer the drain stopped at comes
+   * before the event loop waits.
+   */
+  const untilWritten = (shared: Int32Array): void => {
+    const until = performance.now() + 50;
+    while (Atomics.load(shared, COUNTERS.WRITTEN) !== Atomics.load(shared, COUNTERS.ANSWERED) && performance.now() < until);
   };
 
   /** Holds the event loop for up to 0.3 ms, every other time on average. */
@@ -171,7 +194,7 @@ function raceWindow(point) {
 
   /**
    * Unwraps `total` fresh keys through `pool`, `inFlight` at a time; resolves to how many came back
-   * as their own key, and rejects when any is still unanswered after 10 s (a job lost).
+   * as their own key, and rejects when 10 s pass without an answer (a job lost).
    */
   const drive = async (pool: UnwrapPool, total: number, inFlight: number): Promise<number> => {
     let started = 0;
@@ -183,13 +206,20 @@ function raceWindow(point) {
         const cek = randomBytes(32);
         const answer = await pool.unwrap(privateKey, 'sha1', wrap(cek, 'sha1'));
         answered += 1;
+        arm();
         if (Buffer.from(answer).equals(cek)) right += 1;
       }
     };
     let timer: NodeJS.Timeout | undefined;
+    let fail: (reason: Error) => void = () => undefined;
     const lost = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${started - answered} of ${started} jobs never answered`)), 10_000);
+      fail = reject;
     });
+    const arm = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => fail(new Error(`${started - answered} of ${started} jobs never answered`)), 10_000);
+    };
+    arm();
     try {
       await Promise.race([Promise.all(Array.from({ length: inFlight }, lane)), lost]);
     } finally {
@@ -208,8 +238,7 @@ function raceWindow(point) {
   }, 60_000);
 
   it('reads a job before claiming it: a thread stalled for 64 posts after its claim would find its queue entry reused', async () => {
-    // One stall in 30, of up to 100 ms: the other thread answers 64 jobs in about 20 ms.
-    const pool = new UnwrapPool(2, 0, { workerSource: widened(['claim'], 100_000, 0.03) });
+    const pool = new UnwrapPool(2, 0, { workerSource: stalledClaims(4) });
     try {
       expect(await drive(pool, 600, 8)).toBe(600);
     } finally {
@@ -219,8 +248,8 @@ function raceWindow(point) {
 
   it('wakes the event loop for an answer written late into a place it has already passed while draining', async () => {
     // The thread stalls between reserving its answer's place and writing it; the event loop
-    // stalls between draining (which stops at that empty place) and waiting for more.
-      const pool = new UnwrapPool(2, 0, { workerSource: widened(['publish'], 200), afterDrain: stall });
+    // drains (stopping at that empty place), then lets it be written before it waits for more.
+    const pool = new UnwrapPool(2, 0, { workerSource: widened(['publish'], 200), afterDrain: untilWritten });
     try {
       expect(await drive(pool, 600, 2)).toBe(600);
     } finally {
@@ -228,10 +257,11 @@ function raceWindow(point) {
     }
   }, 60_000);
 
-  it('answers every job right with three threads stalling at every race window, from 1 to 48 jobs in flight', async () => {
+  it('answers every job right with three threads stalling at every race window, from 1 to 100 jobs in flight', async () => {
     const pool = new UnwrapPool(3, 2 ** 31 - 300, { workerSource: widened(['take', 'claim', 'publish'], 300), afterDrain: stall });
     try {
-      for (const inFlight of [1, 3, 48, 2, 17]) expect(await drive(pool, 240, inFlight)).toBe(240);
+      // 100 in flight: more jobs than slots, so the backlog is posted from inside the drain.
+      for (const inFlight of [1, 3, 48, 2, 100, 17]) expect(await drive(pool, 240, inFlight)).toBe(240);
     } finally {
       await pool.close();
     }

@@ -37,8 +37,9 @@ const SLOTS = 64;
 const MAX_BLOCK = 1024;
 /**
  * While jobs are queued, a thread wakes the event loop for every this many answers (a power of
- * two). Measured on 2 cores with 32 bodies in flight: 8 was 1-2 % faster than 4 and as fast as 16,
- * and it delays an answer by at most seven unwraps (about 1 ms at 2048 bits).
+ * two). Measured on 2 cores with 32 bodies in flight: 8 was 1-2 % faster than 4 and as fast as 16.
+ * An answer waits for a few more unwraps at most (about 1 ms at 2048 bits, twice that when an
+ * earlier answer was still being written as the event loop drained).
  */
 const WAKE_EVERY = 8;
 
@@ -50,6 +51,8 @@ const WRITTEN = 3; // answers written into their place so far: what the event lo
 const SLEEPING = 4; // threads waiting for work
 const MAIL = 5; // messages sent to the threads' ports so far (keys to learn or forget)
 const CONTROL_INTS = 6;
+/** Where the job and answer counters sit in the shared memory (for tests that watch them). */
+export const COUNTERS = { POSTED, TAKEN, ANSWERED, WRITTEN } as const;
 const QUEUE_AT = CONTROL_INTS; // SLOTS ints: the slot of each queued job, in order
 const RING_AT = QUEUE_AT + SLOTS; // SLOTS ints: slot + 1 of each answer, 0 while unwritten
 const HEADER_INTS = RING_AT + SLOTS;
@@ -99,7 +102,7 @@ function readKeys() {
   }
 }
 // Where another thread's step between two of this thread's matters. A no-op; tests widen it.
-function raceWindow(point) {}
+function raceWindow(point, taken) {}
 for (;;) {
   // TAKEN before POSTED: POSTED only grows, so every job counted in \`taken\` was posted by the
   // time \`posted\` is read. The other way round, another thread could take the job posted in
@@ -117,7 +120,7 @@ for (;;) {
   // may post 64 more jobs while this thread is descheduled, and the 64th reuses the entry. Until
   // the claim succeeds, job \`taken\` is unanswered, so it holds its slot and the entry stands.
   const slot = Atomics.load(ints, QUEUE_AT + (taken & (SLOTS - 1)));
-  raceWindow('claim');
+  raceWindow('claim', taken);
   if (Atomics.compareExchange(ints, TAKEN, taken, taken + 1) !== taken) continue;
   const at = SLOTS_AT + slot * SLOT_BYTES;
   const words = new Int32Array(shared, at, SLOT_INTS);
@@ -170,7 +173,7 @@ export interface RaceWindows {
   /** What the threads run: {@link WORKER_SOURCE}, whose `raceWindow` marks its own places. */
   readonly workerSource?: string;
   /** Called on the event loop between draining the answers and waiting for the next ones. */
-  readonly afterDrain?: () => void;
+  readonly afterDrain?: (shared: Int32Array) => void;
 }
 
 interface Job {
@@ -372,7 +375,7 @@ export class UnwrapPool {
       // reserved but not yet written; writing that place moves WRITTEN, so the wait ends.
       const seen = Atomics.load(crew.ints, WRITTEN);
       this.drain(crew);
-      this.windows.afterDrain?.();
+      this.windows.afterDrain?.(crew.ints);
       if (this.inFlight === 0) {
         this.hold(crew, false);
         return;
