@@ -228,33 +228,30 @@ describe('the unwrap pool', () => {
     return right;
   };
 
-  it('never takes a job before it is posted, however long a thread stalls between reading the two job counters', async () => {
-    const pool = new UnwrapPool(2, 0, { workerSource: widened(['take'], 200) });
+  /** {@link drive}, then stops the pool's threads, however the drive ended. */
+  const driveThenClose = async (pool: UnwrapPool, total: number, inFlight: number): Promise<number> => {
     try {
-      expect(await drive(pool, 600, 2)).toBe(600);
+      return await drive(pool, total, inFlight);
     } finally {
       await pool.close();
     }
+  };
+
+  it('never takes a job before it is posted, however long a thread stalls between reading the two job counters', async () => {
+    const pool = new UnwrapPool(2, 0, { workerSource: widened(['take'], 200) });
+    expect(await driveThenClose(pool, 600, 2)).toBe(600);
   }, 60_000);
 
   it('reads a job before claiming it: a thread stalled for 64 posts after its claim would find its queue entry reused', async () => {
     const pool = new UnwrapPool(2, 0, { workerSource: stalledClaims(4) });
-    try {
-      expect(await drive(pool, 600, 8)).toBe(600);
-    } finally {
-      await pool.close();
-    }
+    expect(await driveThenClose(pool, 600, 8)).toBe(600);
   }, 60_000);
 
   it('wakes the event loop for an answer written late into a place it has already passed while draining', async () => {
     // The thread stalls between reserving its answer's place and writing it; the event loop
     // drains (stopping at that empty place), then lets it be written before it waits for more.
     const pool = new UnwrapPool(2, 0, { workerSource: widened(['publish'], 200), afterDrain: untilWritten });
-    try {
-      expect(await drive(pool, 600, 2)).toBe(600);
-    } finally {
-      await pool.close();
-    }
+    expect(await driveThenClose(pool, 600, 2)).toBe(600);
   }, 60_000);
 
   it('answers every job right with three threads stalling at every race window, from 1 to 100 jobs in flight', async () => {
