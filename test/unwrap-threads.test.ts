@@ -149,8 +149,8 @@ describe('the unwrap pool', () => {
   });
 
   /**
-   * The threads' program with pauses at one of its race windows: every other time on average, of
-   * up to `micros`, so that one thread stalls there while the other passes straight through.
+   * The threads' program with pauses at the race windows named in `points`: every other time on
+   * average, of up to `micros`, so that one thread stalls there while another passes straight through.
    */
   const widened = (points: ReadonlyArray<'take' | 'claim' | 'publish'>, micros: number): string =>
     withRaceWindow(`if (${JSON.stringify(points)}.includes(point) && Math.random() < 0.5) Atomics.wait(pauseOn, 0, 0, Math.random() * ${micros / 1000});`);
