@@ -36,6 +36,10 @@ export const ERROR_CODES = {
   INVALID_ARGUMENT: 'ERR_INVALID_ARGUMENT',
   /** The payload decrypted, but the `schema` passed to `decrypt` refused it. */
   PAYLOAD_INVALID: 'ERR_PAYLOAD_INVALID',
+  /** Too many bodies already wait for a private-key operation: retry later. Says nothing about the body. */
+  RECEIVER_BUSY: 'ERR_RECEIVER_BUSY',
+  /** The key service (KMS, HSM, `unwrapKey`) is down, timed out or throttled: retry later. Says nothing about the body. */
+  KEY_SERVICE_UNAVAILABLE: 'ERR_KEY_SERVICE_UNAVAILABLE',
 } as const;
 
 /** One of the strings in {@link ERROR_CODES}. */
@@ -207,5 +211,38 @@ export class PayloadInvalidError extends RequestCryptoError {
   constructor(issues: ReadonlyArray<PayloadIssue> = [], message = 'payload is invalid') {
     super(ERROR_CODES.PAYLOAD_INVALID, message);
     this.issues = Object.freeze([...issues]);
+  }
+}
+
+/**
+ * Base of the failures that come from the receiver's own condition, not from the body: the body
+ * may well be valid, so the sender should retry (an HTTP receiver answers 503). `retryable` is
+ * `true` on these and only on these.
+ */
+export class UnavailableError extends RequestCryptoError {
+  /** Always `true`: the same body may succeed later. */
+  readonly retryable = true;
+}
+
+/**
+ * Too many bodies already wait for a private-key operation (the decryptor's or the process's
+ * queue is full). Refused at once, before any key is used.
+ */
+export class ReceiverBusyError extends UnavailableError {
+  /** @internal */
+  constructor(message = 'receiver is busy') {
+    super(ERROR_CODES.RECEIVER_BUSY, message);
+  }
+}
+
+/**
+ * The key service did not answer in time, was unreachable, or throttled past its retries. A
+ * refusal of the ciphertext itself is never this error: it is {@link DecryptionFailedError}.
+ * An `unwrapKey` signals an outage by rejecting with this class.
+ */
+export class KeyServiceUnavailableError extends UnavailableError {
+  /** @internal */
+  constructor(message = 'key service is unavailable') {
+    super(ERROR_CODES.KEY_SERVICE_UNAVAILABLE, message);
   }
 }

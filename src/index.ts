@@ -53,12 +53,15 @@ export {
   ERROR_CODES,
   InvalidArgumentError,
   InvalidJwksError,
+  KeyServiceUnavailableError,
   MissingKidError,
   NoKeyFoundError,
   PayloadInvalidError,
   PayloadNotSerializableError,
   PayloadTooComplexError,
+  ReceiverBusyError,
   RequestCryptoError,
+  UnavailableError,
   UnsupportedAlgorithmError,
 } from './errors';
 export type { ErrorCode, PayloadIssue } from './errors';

@@ -4,6 +4,8 @@ import {
   createRequestDecryptor,
   createRequestEncryptor,
   ERROR_CODES,
+  KeyServiceUnavailableError,
+  UnavailableError,
   type Encryptor,
   type UnwrapKey,
   type UnwrapKeyRequest,
@@ -105,5 +107,27 @@ describe('unwrapKey: the private key outside the process', () => {
   it('refuses an unwrapKey that is not a function', async () => {
     const err = await rejectionOf(createRequestDecryptor(vectors.publicJWKS as never, { unwrapKey: 'kms' as never }));
     expect(err.code).toBe(ERROR_CODES.INVALID_ARGUMENT);
+  });
+});
+
+describe('unwrapKey: outages are not forgeries', () => {
+  it.each(FORMATS)('a %s body whose unwrapKey rejects with KeyServiceUnavailableError fails with ERR_KEY_SERVICE_UNAVAILABLE, retryable', async (format) => {
+    const unwrapKey: UnwrapKey = async () => {
+      throw new KeyServiceUnavailableError();
+    };
+    const decryptor = await createRequestDecryptor(vectors.publicJWKS as never, { unwrapKey });
+    const err = await rejectionOf(decryptor.decrypt(await encryptor.encrypt('kibana1', { n: 1 }, { format })));
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect(err).toMatchObject({ code: ERROR_CODES.KEY_SERVICE_UNAVAILABLE, retryable: true });
+  });
+
+  it('a plain rejection from unwrapKey is still the forgery error', async () => {
+    const unwrapKey: UnwrapKey = async () => {
+      throw new Error('refused');
+    };
+    const decryptor = await createRequestDecryptor(vectors.publicJWKS as never, { unwrapKey });
+    const err = await rejectionOf(decryptor.decrypt(await encryptor.encrypt('kibana1', { n: 1 })));
+    expect(err).toMatchObject({ code: ERROR_CODES.DECRYPTION_FAILED });
+    expect(err).not.toHaveProperty('retryable');
   });
 });

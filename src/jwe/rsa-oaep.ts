@@ -5,6 +5,7 @@
  */
 import { publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 
+import { UnavailableError } from '../errors';
 import type { WrapAlgorithm } from '../keys/keyset';
 import { oaepOptions, type UnwrapKey } from '../keys/unwrap';
 
@@ -29,7 +30,9 @@ function fallbackKey(length: number): Buffer {
  * Unwraps a content key. When the unwrap fails, or yields a key of the wrong length, it returns a
  * random key of `cekLength` bytes instead of failing (RFC 7516 §11.5): the caller's tag check then
  * fails the same way as for any other forged body, so the response is no oracle on the RSA padding
- * (nor on a key service's refusal).
+ * (nor on a key service's refusal). An {@link UnavailableError} (a full queue, a key service that
+ * is down) passes through: it depends on the receiver's state, not on the body, so it is no
+ * oracle, and answering it as a forgery would lose a valid body.
  */
 export async function unwrapCek(
   unwrap: UnwrapKey,
@@ -42,7 +45,8 @@ export async function unwrapCek(
   try {
     const cek = await unwrap({ kid, alg, encryptedKey });
     return cek instanceof Uint8Array && cek.length === cekLength ? Buffer.from(cek.buffer, cek.byteOffset, cek.byteLength) : fallback;
-  } catch {
+  } catch (err) {
+    if (err instanceof UnavailableError) throw err;
     return fallback;
   }
 }
