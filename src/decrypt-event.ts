@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { ErrorCode, RequestCryptoError } from './errors';
 import type { BodyFormat } from './encryptor';
 import type { WrapAlgorithm } from './keys/keyset';
+import { isUnexpected } from './unexpected-error';
 
 /** What {@link OnDecrypt} hears about one call. Members other than `ok`, `bodyBytes` and `durationMs` are present only once known. */
 export interface DecryptEvent {
@@ -39,6 +40,12 @@ export interface DecryptEvent {
   readonly bodyBytes: number;
   /** Milliseconds from the call to its result, measured with `performance.now()`. */
   readonly durationMs: number;
+  /**
+   * Present, and `true`, when the call failed with an error the library did not raise (a bug, or a
+   * foreign error from below): the caller got `ERR_DECRYPTION_FAILED`, as for a forgery, and the
+   * original error is that error's non-enumerable `cause`. Alert on it: it is not the sender's doing.
+   */
+  readonly unexpected?: true;
 }
 
 /**
@@ -110,7 +117,7 @@ export function observeCalls(hook: OnDecrypt | undefined, isKnownKid: (kid: stri
   return async <R>(body: unknown, run: (facts: BodyFacts | undefined) => Promise<R>): Promise<R> => {
     const start = performance.now();
     const facts: BodyFacts = {};
-    const report = (code: ErrorCode | undefined): void => {
+    const report = (code: ErrorCode | undefined, unexpected = false): void => {
       const durationMs = performance.now() - start;
       const { kid, format, alg, enc, compressed } = facts;
       emit(hook, {
@@ -123,13 +130,14 @@ export function observeCalls(hook: OnDecrypt | undefined, isKnownKid: (kid: stri
         ...(compressed === undefined ? {} : { compressed }),
         bodyBytes: bodyBytesOf(body),
         durationMs,
+        ...(unexpected ? { unexpected: true as const } : {}),
       });
     };
     let result: R;
     try {
       result = await run(facts);
     } catch (err) {
-      report((err as RequestCryptoError).code);
+      report((err as RequestCryptoError).code, isUnexpected(err));
       throw err;
     }
     report(undefined);

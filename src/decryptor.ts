@@ -4,7 +4,8 @@
  *
  * @packageDocumentation
  */
-import { DecryptionFailedError, InvalidArgumentError, BodyTooLargeError, RequestCryptoError } from './errors';
+import { InvalidArgumentError, BodyTooLargeError } from './errors';
+import { typedFailure } from './unexpected-error';
 import { bodyText, type EncryptedBody } from './encoding/body-text';
 import { parseBoundedJson, type JsonLimits } from './encoding/bounded-json';
 import { checkContext, checkFreshness, isContext, isJweBody, openJweBody, type BodyContext } from './jwe/body';
@@ -230,11 +231,6 @@ function limitOption(name: string, value: number | undefined, fallback: number):
   return chosen;
 }
 
-/** Every failure leaves as a `RequestCryptoError`; anything else (OpenSSL refusing) says nothing more. */
-function typed(err: unknown): RequestCryptoError {
-  return err instanceof RequestCryptoError ? err : new DecryptionFailedError();
-}
-
 /**
  * Builds a decryptor for a set whose private keys are elsewhere (a KMS, an HSM): the set may hold
  * public keys only, and `unwrapKey` does the private-key operation. Rejects with
@@ -289,7 +285,7 @@ export async function createRequestDecryptor(
     try {
       return await call();
     } catch (err) {
-      throw typed(err);
+      throw typedFailure(err);
     } finally {
       inFlight -= 1;
     }

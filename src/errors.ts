@@ -46,16 +46,51 @@ export const ERROR_CODES = {
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 
 /**
+ * Whose failure a {@link RequestCryptoError} is, so that a receiver can answer without reading
+ * messages:
+ * - `'body'`: the body (or its payload) was refused. The sender's fault: an HTTP receiver answers 400.
+ * - `'caller'`: the calling code or its configuration is wrong (a bad option, a bad key set, a kid
+ *   the set lacks, a payload with no JSON form). The server's fault: an HTTP receiver answers 500.
+ * - `'unavailable'`: the receiver cannot serve now ({@link UnavailableError}): answer 503, retry later.
+ */
+export type ErrorKind = 'body' | 'caller' | 'unavailable';
+
+const KIND_OF: Readonly<Record<ErrorCode, ErrorKind>> = {
+  ERR_BODY_MALFORMED: 'body',
+  ERR_BODY_TOO_LARGE: 'body',
+  ERR_PAYLOAD_TOO_COMPLEX: 'body',
+  ERR_NO_KEY_FOUND: 'body',
+  ERR_MISSING_KID: 'caller',
+  ERR_DECRYPTION_FAILED: 'body',
+  ERR_ENCRYPTION_FAILED: 'caller',
+  ERR_UNSUPPORTED_ALGORITHM: 'body',
+  ERR_INVALID_JWKS: 'caller',
+  ERR_PAYLOAD_NOT_SERIALIZABLE: 'caller',
+  ERR_CONTEXT_MISMATCH: 'body',
+  ERR_BODY_EXPIRED: 'body',
+  ERR_INVALID_ARGUMENT: 'caller',
+  ERR_PAYLOAD_INVALID: 'body',
+  ERR_RECEIVER_BUSY: 'unavailable',
+  ERR_KEY_SERVICE_UNAVAILABLE: 'unavailable',
+};
+
+/**
  * Base class of every error this package reports. Match on `code`, never on `message`.
  */
 export class RequestCryptoError extends Error {
   /** A stable, machine-readable identifier of the failure. */
   readonly code: ErrorCode;
+  /**
+   * Whose failure this is: the body's, the caller's, or the receiver's availability. See
+   * {@link ErrorKind}. Not enumerable, so an error serialises as it did in 2.0.3 and 2.1.
+   */
+  declare readonly kind: ErrorKind;
 
   /** @internal */
-  constructor(code: ErrorCode, message: string) {
+  constructor(code: ErrorCode, message: string, kind: ErrorKind = KIND_OF[code]) {
     super(message);
     this.code = code;
+    Object.defineProperty(this, 'kind', { value: kind, enumerable: false, writable: false, configurable: true });
     this.name = new.target.name;
     // Keep the prototype chain when compiled to targets that lose it.
     Object.setPrototypeOf(this, new.target.prototype);
@@ -138,11 +173,14 @@ export class EncryptionFailedError extends RequestCryptoError {
   }
 }
 
-/** A header or key names an algorithm this package does not use. */
+/**
+ * A header or key names an algorithm this package does not use: `kind` is `'body'` for a body's
+ * header, `'caller'` for a key the caller chose.
+ */
 export class UnsupportedAlgorithmError extends RequestCryptoError {
   /** @internal */
-  constructor(message = 'unsupported algorithm') {
-    super(ERROR_CODES.UNSUPPORTED_ALGORITHM, message);
+  constructor(message = 'unsupported algorithm', kind: ErrorKind = 'body') {
+    super(ERROR_CODES.UNSUPPORTED_ALGORITHM, message, kind);
   }
 }
 

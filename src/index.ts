@@ -64,4 +64,4 @@ export {
   UnavailableError,
   UnsupportedAlgorithmError,
 } from './errors';
-export type { ErrorCode, PayloadIssue } from './errors';
+export type { ErrorCode, ErrorKind, PayloadIssue } from './errors';

@@ -17,7 +17,7 @@ import { wrapCek } from './rsa-oaep';
 export function wrapAlgorithmOf(key: RecipientKey): WrapAlgorithm {
   const alg = key.declaredAlg ?? 'RSA-OAEP';
   if (!isWrapAlgorithm(alg)) {
-    throw new UnsupportedAlgorithmError(`unsupported algorithm: key "${key.kid}" is for ${alg}, not RSA-OAEP`);
+    throw new UnsupportedAlgorithmError(`unsupported algorithm: key "${key.kid}" is for ${alg}, not RSA-OAEP`, 'caller');
   }
   return alg;
 }
