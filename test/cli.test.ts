@@ -233,6 +233,94 @@ describe('the CLI at its edges', () => {
   });
 });
 
+describe('the CLI conventions', () => {
+  let dir: string;
+  let jwks: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'request-crypto-cli-conventions-'));
+    jwks = join(dir, 'private.json');
+    expect(cli(['keygen', '--kid', 'k1', '--jwks', jwks]).status).toBe(0);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a bare request-crypto prints the usage on stderr and exits with 2', () => {
+    const result = cli([]);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(cli(['--help']).stdout);
+    expect(result.stderr).toMatch(/^Usage: request-crypto <command>/);
+  });
+
+  it('"help <command>" prints the same help as "<command> --help", for every command', () => {
+    for (const command of ['keygen', 'public', 'remove', 'encrypt', 'decrypt', 'inspect', 'demo', 'accelerator']) {
+      const help = cli(['help', command]);
+      expect(help).toEqual({ status: 0, stdout: cli([command, '--help']).stdout, stderr: '' });
+      expect(help.stdout).toMatch(new RegExp(`^Usage: request-crypto ${command}`));
+    }
+  });
+
+  it('"help" alone prints the usage on stdout; "help" of an unknown command is a usage error', () => {
+    expect(cli(['help'])).toEqual({ status: 0, stdout: cli(['--help']).stdout, stderr: '' });
+    const unknown = cli(['help', 'frobnicate']);
+    expect([unknown.status, unknown.stdout]).toEqual([2, '']);
+    expect(unknown.stderr).toBe('request-crypto: ERR_INVALID_ARGUMENT: unknown command "frobnicate" (see "request-crypto --help")\n');
+  });
+
+  it('-V prints the version, as --version does', () => {
+    expect(cli(['-V'])).toEqual(cli(['--version']));
+    expect(cli(['-V']).status).toBe(0);
+  });
+
+  it('an unknown option is refused with our message, naming the command, with status 2', () => {
+    expect(cli(['decrypt', '--bogus'])).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: 'request-crypto: ERR_INVALID_ARGUMENT: decrypt has no option --bogus (see "request-crypto help decrypt")\n',
+    });
+    expect(cli(['--bogus']).stderr).toBe('request-crypto: ERR_INVALID_ARGUMENT: unknown option --bogus (see "request-crypto --help")\n');
+  });
+
+  it('never echoes the value of an unknown option', () => {
+    const result = cli(['decrypt', '--jwks', jwks, '--secret=hunter2-marker']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).not.toContain('hunter2-marker');
+    expect(result.stderr).toContain('--secret');
+  });
+
+  it.each([
+    ['an option without its value', ['encrypt', '--jwks', 'f', '--kid'], 'request-crypto: ERR_INVALID_ARGUMENT: --kid needs a value\n'],
+    ['an option whose value is the next option', ['encrypt', '--kid', '--jwks', 'f'], 'request-crypto: ERR_INVALID_ARGUMENT: --kid needs a value\n'],
+    ['a value given to a flag', ['encrypt', '--jwks', 'f', '--kid', 'k', '--compress=yes'], 'request-crypto: ERR_INVALID_ARGUMENT: --compress takes no value\n'],
+    ['an option given twice', ['decrypt', '--jwks', 'a', '--jwks', 'b'], 'request-crypto: ERR_INVALID_ARGUMENT: --jwks is given twice\n'],
+    ['a file argument to a command that takes none', ['public', '--jwks', 'f', 'extra'], 'request-crypto: ERR_INVALID_ARGUMENT: public takes no file argument\n'],
+  ])('refuses %s as a usage error (status 2), in our words', (_name, args, stderr) => {
+    expect(cli(args, '')).toEqual({ status: 2, stdout: '', stderr });
+  });
+
+  it('a payload file that is not JSON is a runtime error (status 1)', () => {
+    const input = join(dir, 'not-json.txt');
+    writeFileSync(input, 'this is not JSON');
+    expect(cli(['encrypt', '--jwks', jwks, '--kid', 'k1', input])).toEqual({
+      status: 1,
+      stdout: '',
+      stderr: 'request-crypto: ERR_INVALID_ARGUMENT: the input is not JSON\n',
+    });
+  });
+
+  it('a key set file that is not JSON is a runtime error (status 1)', () => {
+    const set = join(dir, 'not-json.json');
+    writeFileSync(set, '{ keys: ');
+    expect(cli(['public', '--jwks', set])).toEqual({ status: 1, stdout: '', stderr: `request-crypto: ERR_INVALID_ARGUMENT: key set ${set} is not JSON\n` });
+  });
+
+  it('a kid already in the key set is a runtime error (status 1): the file, not the command line, is in the way', () => {
+    const result = cli(['keygen', '--kid', 'k1', '--jwks', jwks]);
+    expect([result.status, result.stdout]).toEqual([1, '']);
+    expect(result.stderr).toBe('request-crypto: ERR_INVALID_ARGUMENT: the key set already has kid "k1"\n');
+  });
+});
+
 describe('request-crypto accelerator', () => {
   const env = (extra: Record<string, string>): NodeJS.ProcessEnv => {
     const copy: NodeJS.ProcessEnv = { ...process.env, ...extra };

@@ -93,7 +93,7 @@ describe('request-crypto public --kms', () => {
     ['a kid given twice', ['--kms', 'a', '--kid', 'k1', '--kms', 'b', '--kid', 'k1'], /kid "k1" is given twice/],
     ['--kms with a PKCS#11 option', ['--kms', 'a', '--kid', 'k1', '--token', 't'], /--kms does not go with --token/],
     ['an unknown --alg', ['--kms', 'a', '--kid', 'k1', '--alg', 'RSA1_5'], /--alg must be RSA-OAEP or RSA-OAEP-256/],
-    ['--jwks with --kms', ['--kms', 'a', '--kid', 'k1', '--jwks', 'f'], /Unknown option '--jwks'/],
+    ['--jwks with --kms', ['--kms', 'a', '--kid', 'k1', '--jwks', 'f'], /^request-crypto: ERR_INVALID_ARGUMENT: --jwks does not go with --kms\n$/],
   ])('refuses %s as a usage error (status 2), asking KMS nothing', async (_name, args, message) => {
     const run = await cli(['public', ...args], { env });
     expect([run.status, run.stdout]).toEqual([2, '']);

@@ -1,23 +1,23 @@
 /**
  * `request-crypto public` for keys that live outside the process: prints the public set of AWS
  * KMS keys (`--kms`) or of a PKCS#11 token's keys (`--pkcs11-library`), to ship to senders.
- * Called from the CLI's `public` command when one of those flags is given.
+ * Called from the CLI's `public` command (./public.ts) when one of those flags is given.
  *
  * A PIN is never taken on the command line (where `ps` and shell histories show it): it is read
  * from the environment variable that `--pin-env` names, or from stdin with `--pin-stdin`.
  *
  * @packageDocumentation
  */
-import { parseArgs } from 'node:util';
-
 import type { KMSClient } from '@aws-sdk/client-kms';
 
-import { InvalidArgumentError } from './errors';
-import { loadKmsSdk } from './keys/kms-sdk';
-import { isWrapAlgorithm, type WrapAlgorithm } from './keys/keyset';
-import { kmsPublicJWKS } from './kms';
-import { pkcs11PublicJWKS } from './pkcs11';
-import type { PublicJWKS } from './types';
+import { InvalidArgumentError } from '../../errors';
+import { loadKmsSdk } from '../../keys/kms-sdk';
+import { isWrapAlgorithm, type WrapAlgorithm } from '../../keys/keyset';
+import { kmsPublicJWKS } from '../../kms';
+import { pkcs11PublicJWKS } from '../../pkcs11';
+import type { PublicJWKS } from '../../types';
+import { UsageError, type Values } from '../args';
+import type { CliIo } from '../io';
 
 /** The `public` command's help for keys in KMS or on a token. */
 export const CUSTODY_PUBLIC_USAGE = `       request-crypto public --kms KEY_ID --kid K [--kms KEY_ID --kid K]... [--alg RSA-OAEP|RSA-OAEP-256]
@@ -37,13 +37,8 @@ command line.
 
 --alg is what every key of the set declares, so what senders use (default RSA-OAEP).`;
 
-/** True when the `public` arguments ask for keys in KMS or on a PKCS#11 token, not in a file. */
-export function isCustodyPublic(args: readonly string[]): boolean {
-  return args.some((arg) => /^--(kms|pkcs11-library)(=|$)/.test(arg));
-}
-
-const OPTIONS = {
-  help: { type: 'boolean', short: 'h' },
+/** The `public` command's options for keys in KMS or on a token. */
+export const CUSTODY_OPTIONS = {
   kms: { type: 'string', multiple: true },
   kid: { type: 'string', multiple: true },
   alg: { type: 'string' },
@@ -53,6 +48,9 @@ const OPTIONS = {
   'pin-env': { type: 'string' },
   'pin-stdin': { type: 'boolean' },
 } as const;
+
+/** The custody options as given. */
+export type CustodyValues = Values<typeof CUSTODY_OPTIONS>;
 
 const KMS_FLAGS = ['kms'];
 const PKCS11_FLAGS = ['pkcs11-library', 'token', 'key-label', 'pin-env', 'pin-stdin'];
@@ -90,35 +88,9 @@ async function fromKms(keyIds: Record<string, string>, alg: WrapAlgorithm): Prom
   }
 }
 
-/** What {@link custodyPublic} needs from the CLI. */
-export interface CustodyCli {
-  /** Writes the result. */
-  stdout: (text: string) => void;
-  /** Reads all of stdin (`--pin-stdin`); `what` names what is read, for a terminal's prompt. */
-  readStdin: (what: string) => Promise<string>;
-  /** Makes the CLI's usage error (exit status 2). */
-  usage: (message: string) => Error;
-  /** The `public` command's whole help, printed for `--help`. */
-  help: string;
-}
-
 /** Runs `request-crypto public` with `--kms` or `--pkcs11-library` and prints the public set. */
-export async function custodyPublic(args: string[], cli: CustodyCli): Promise<void> {
-  const { usage } = cli;
-  // Refused before parsing, so that no parser message can echo it.
-  if (args.some((arg) => /^--pin(=|$)/.test(arg))) {
-    throw usage('a PIN is never taken on the command line: name an environment variable with --pin-env VAR, or use --pin-stdin');
-  }
-  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; args: string[] }>>['values'];
-  try {
-    ({ values } = parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true }));
-  } catch (err) {
-    throw usage((err as Error).message.split('\n')[0] ?? 'bad arguments');
-  }
-  if (values.help === true) {
-    cli.stdout(`${cli.help}\n`);
-    return;
-  }
+export async function custodyPublic(values: CustodyValues, io: CliIo): Promise<void> {
+  const usage = (message: string): UsageError => new UsageError(message);
   const alg = values.alg ?? 'RSA-OAEP';
   if (!isWrapAlgorithm(alg)) throw usage('--alg must be RSA-OAEP or RSA-OAEP-256');
 
@@ -141,10 +113,10 @@ export async function custodyPublic(args: string[], cli: CustodyCli): Promise<vo
       pin = process.env[values['pin-env']];
       if (pin === undefined || pin === '') throw usage(`the environment variable ${values['pin-env']} (--pin-env) is not set`);
     } else if (values['pin-stdin'] === true) {
-      pin = (await cli.readStdin('PIN')).split(/\r?\n/)[0] ?? '';
+      pin = (await io.readStdin('PIN')).split(/\r?\n/)[0] ?? '';
       if (pin === '') throw usage('--pin-stdin read no PIN');
     }
     set = await pkcs11PublicJWKS({ library, tokenLabel, keyLabels, alg, ...(pin === undefined ? {} : { pin }) });
   }
-  cli.stdout(`${JSON.stringify(set, null, 2)}\n`);
+  io.stdout(`${JSON.stringify(set, null, 2)}\n`);
 }
