@@ -12,7 +12,7 @@ import { createRequestDecryptor, createRequestEncryptor, ERROR_CODES, packBody, 
 import { createPkcs11KeyUnwrapper, pkcs11PublicJWKS, type Pkcs11KeyUnwrapper } from '../src/pkcs11';
 import type * as Pkcs11Entry from '../src/pkcs11';
 import { makeKeySets, rejectionOf } from './helpers';
-import { createSoftHsmToken, describePkcs11, SOFTHSM_LIBRARY, type SoftHsmToken } from './softhsm';
+import { createSoftHsmToken, SOFTHSM_LIBRARY, type SoftHsmToken } from './softhsm';
 
 /**
  * What the unwrappers ask of the token, seen through pkcs11js: each C_DecryptInit's mechanism, and
@@ -78,7 +78,7 @@ function withForgedWrappedKey(body: string, format: 'legacy' | 'jwe'): string {
   return packBody(flip(encryptedAESKey), encryptedPayload);
 }
 
-// Needs no token, so it runs even where REQUEST_CRYPTO_SKIP_PKCS11=1. It comes first: once the
+// Needs no token. It comes first: once the
 // recording mock of pkcs11js above is made, jest hands it out even inside isolateModules.
 describe('without pkcs11js installed', () => {
   it('throws ERR_INVALID_ARGUMENT saying to install it', () => {
@@ -98,7 +98,7 @@ describe('without pkcs11js installed', () => {
   });
 });
 
-describePkcs11('request-crypto/pkcs11 on SoftHSM2', () => {
+describe('request-crypto/pkcs11 on SoftHSM2', () => {
   let token: SoftHsmToken;
   let js: typeof Pkcs11js;
   let unwrapKey: Pkcs11KeyUnwrapper;

@@ -3,19 +3,14 @@
 // sensitive and not extractable), in a child process so that the test process's own PKCS#11 state
 // is the library's alone.
 //
-// SoftHSM must be installed (Debian package softhsm2; .ci/run installs it). When it is not, these
-// tests fail; REQUEST_CRYPTO_SKIP_PKCS11=1, and only that, skips them.
+// SoftHSM must be installed (Debian package softhsm2; .ci/run installs it). The tests that use it
+// are the pkcs11 tier (npm run test:pkcs11), never skipped: without SoftHSM2, test/tier-pkcs11.ts
+// fails each of their files saying so.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
 /** The SoftHSM2 PKCS#11 library of Debian's package (override with SOFTHSM2_LIBRARY). */
 export const SOFTHSM_LIBRARY = process.env['SOFTHSM2_LIBRARY'] ?? '/usr/lib/softhsm/libsofthsm2.so';
-
-/** True only when REQUEST_CRYPTO_SKIP_PKCS11=1: the one way to skip the PKCS#11 tests. */
-export const SKIP_PKCS11 = process.env['REQUEST_CRYPTO_SKIP_PKCS11'] === '1';
-
-/** `describe`, or `describe.skip` when REQUEST_CRYPTO_SKIP_PKCS11=1. */
-export const describePkcs11: jest.Describe = SKIP_PKCS11 ? describe.skip : describe;
 
 /** One key pair to generate on the token. */
 export interface TokenKeySpec {
