@@ -19,7 +19,7 @@ const TIERS = {
   package: { files: ['package.test.ts', 'bundle.test.ts'], setup: ['tier-accelerator.ts'] },
 };
 
-const escape = (name) => name.replace(/[.]/g, '\\.');
+const literal = (name) => name.replace(/[.]/g, '\\.');
 
 const project = {
   preset: 'ts-jest',
@@ -41,7 +41,7 @@ module.exports = {
       ...project,
       displayName: 'unit',
       testMatch: ['**/test/*.test.ts'],
-      testPathIgnorePatterns: Object.values(TIERS).flatMap(({ files }) => files.map((file) => `/test/${escape(file)}$`)),
+      testPathIgnorePatterns: Object.values(TIERS).flatMap(({ files }) => files.map((file) => `/test/${literal(file)}$`)),
     },
     ...Object.entries(TIERS).map(([name, { files, setup }]) => ({
       ...project,

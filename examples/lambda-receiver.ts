@@ -2,25 +2,26 @@
  * An AWS Lambda receiver behind API Gateway (REST or HTTP API, proxy integration).
  *
  * The keys are loaded once per container and reused by every invocation, from the environment:
- * - `KMS_KEY_IDS`: the private keys stay in AWS KMS. JSON mapping each kid to a KMS key ID or ARN,
- *   `{ "kibana1": "arn:aws:kms:…:key/…" }`. The public set is read from KMS (`kms:GetPublicKey`)
- *   and each body costs one KMS `Decrypt` call (`kms:Decrypt`); `KMS_ALG` (`RSA-OAEP`, the
- *   default, or `RSA-OAEP-256`) is the algorithm the public set declares. Needs
- *   `@aws-sdk/client-kms`, which Lambda's Node.js runtimes include.
- * - otherwise `PRIVATE_JWKS` (the private set's JSON text) or `PRIVATE_JWKS_FILE` (a path).
+ * `PRIVATE_JWKS` (the private set's JSON text) or `PRIVATE_JWKS_FILE` (a path). To keep the
+ * private keys in AWS KMS instead, use `lambda-receiver-kms.ts` beside this file, which builds on
+ * this one; this file imports only `request-crypto/receiver`, so it bundles small and needs no AWS
+ * SDK.
  *
  * Each decrypted payload goes to `onPayload`, the one function you replace; the response never
  * carries the payload, because whoever posts the body (the browser that carries it, a proxy, an
  * access log) must not read it.
  *
- * Responses:
+ * Responses, by the error's `kind` (never by parsing a message):
  * - 202, empty body: the payload was decrypted and `onPayload` finished without throwing.
- * - 400 `{ "error": "<code>" }`: a bad body, whatever the reason (any `RequestCryptoError`, so
- *   codes added to the decryptor later are 400 too); 413 for `ERR_BODY_TOO_LARGE`.
- * - 500 `{ "error": "ERR_RECEIVER_NOT_CONFIGURED" }`: the keys cannot be loaded (no key set, or
- *   KMS refused `GetPublicKey`); tried again on the next invocation.
- * - 500 `{ "error": "ERR_RECEIVER_FAILED" }`: `onPayload` threw something other than a
- *   `RequestCryptoError`. The error goes to the function's log, never into the response.
+ * - 400 `{ "error": "<code>" }`: a bad body, whatever the reason (any `RequestCryptoError` of kind
+ *   `'body'`, so codes added to the decryptor later are 400 too); 413 for `ERR_BODY_TOO_LARGE`.
+ * - 503 `{ "error": "<code>" }`: the receiver cannot serve now (kind `'unavailable'`: busy, key
+ *   service down); the sender should retry the same body.
+ * - 500 `{ "error": "ERR_RECEIVER_NOT_CONFIGURED" }`: the keys cannot be loaded (no key set, a
+ *   bad one, or the key service refused to give the public set); tried again on the next invocation.
+ * - 500 `{ "error": "ERR_RECEIVER_FAILED" }`: the receiver's own fault: `onPayload` threw something
+ *   other than a `RequestCryptoError`, or the receiver called the library wrongly (kind
+ *   `'caller'`, such as a bad option). The error goes to the function's log, never into the response.
  *
  * Metrics: every decrypt is logged as one line of CloudWatch Embedded Metric Format (EMF), from
  * which CloudWatch makes the metrics `Decrypts` (count) and `DurationMs` by format and algorithm
@@ -43,7 +44,7 @@ import {
   type PrivateJWKS,
   type PublicJWKS,
   type UnwrapKey,
-} from 'request-crypto';
+} from 'request-crypto/receiver';
 
 /** The members of an API Gateway proxy event this handler reads. */
 export interface ProxyEvent {
@@ -163,7 +164,7 @@ export function emfMetrics(namespace: string = DEFAULT_METRICS_NAMESPACE): OnDec
   return (event) => console.log(JSON.stringify(emfLine(event, namespace, Date.now())));
 }
 
-/** Keys whose private halves are elsewhere (a KMS): the public set, and the private operation. */
+/** Keys whose private halves are elsewhere (a KMS, see lambda-receiver-kms.ts): the public set, and the private operation. */
 export interface KeysOutsideTheProcess {
   /** The public set: what senders encrypt for. */
   publicJWKS: PublicJWKS;
@@ -193,9 +194,19 @@ const json = (statusCode: number, value: unknown): ProxyResult => ({
   body: JSON.stringify(value),
 });
 
-/** A bad body: 413 past the size limit, 400 for every other code, including ones added later. */
-const refusal = (err: RequestCryptoError): ProxyResult =>
-  json(err.code === ERROR_CODES.BODY_TOO_LARGE ? 413 : 400, { error: err.code });
+/**
+ * The answer to a `RequestCryptoError`, by its kind: a bad body is 413 past the size limit and 400
+ * for every other code (including ones added later); the receiver unavailable is 503; a mistake in
+ * the receiver's own call is 500, since the sender cannot fix it.
+ */
+function refusal(err: RequestCryptoError): ProxyResult {
+  if (err.kind === 'unavailable') return json(503, { error: err.code });
+  if (err.kind === 'caller') {
+    console.error('lambda-receiver: the receiver called request-crypto wrongly:', err.code, err.message);
+    return json(500, { error: 'ERR_RECEIVER_FAILED' });
+  }
+  return json(err.code === ERROR_CODES.BODY_TOO_LARGE ? 413 : 400, { error: err.code });
+}
 
 const isOutside = (keys: ReceiverKeys): keys is KeysOutsideTheProcess => typeof keys === 'object' && 'unwrapKey' in keys;
 
@@ -237,8 +248,8 @@ export function createHandler(
     try {
       payload = await ready.decrypt(body, decryptOptions);
     } catch (err) {
-      // The decryptor rejects only with RequestCryptoError; anything else would be a bug in it,
-      // which is still not the sender's input to judge, so it is the receiver's fault below.
+      // The decryptor rejects only with RequestCryptoError (a bug inside it is ERR_DECRYPTION_FAILED,
+      // marked `unexpected` on the onDecrypt event); anything else is the receiver's fault below.
       if (err instanceof RequestCryptoError) return refusal(err);
       console.error('lambda-receiver: decrypt failed unexpectedly:', err);
       return json(500, { error: 'ERR_RECEIVER_FAILED' });
@@ -255,41 +266,11 @@ export function createHandler(
   };
 }
 
-/**
- * The keys in AWS KMS named by `KMS_KEY_IDS` (see the top of this file). The region and
- * credentials are the function's own (its execution role needs `kms:GetPublicKey` and
- * `kms:Decrypt` on those keys, and nothing else).
- */
-async function keysInKms(keyIdsJson: string): Promise<KeysOutsideTheProcess> {
-  let keyIds: Record<string, string>;
-  try {
-    keyIds = JSON.parse(keyIdsJson) as Record<string, string>;
-  } catch {
-    throw new Error('KMS_KEY_IDS is not JSON: give {"<kid>": "<KMS key ID or ARN>", ...}');
-  }
-  const alg = process.env.KMS_ALG ?? 'RSA-OAEP';
-  if (alg !== 'RSA-OAEP' && alg !== 'RSA-OAEP-256') throw new Error('KMS_ALG must be RSA-OAEP or RSA-OAEP-256');
-  // Loaded only here, so that a receiver holding its own keys needs no AWS SDK.
-  const { KMSClient } = await import('@aws-sdk/client-kms');
-  const { createKmsKeyUnwrapper, kmsPublicJWKS } = await import('request-crypto/kms');
-  const client = new KMSClient({});
-  return {
-    publicJWKS: await kmsPublicJWKS({ client, keyIds, alg }),
-    unwrapKey: createKmsKeyUnwrapper({
-      client,
-      keyIds,
-      // A KMS failure answers 400 ERR_DECRYPTION_FAILED like a forged body; the log says which.
-      onError: (err, { kid }) => console.error(`lambda-receiver: KMS Decrypt for kid ${kid} failed:`, (err as Error).name),
-    }),
-  };
-}
-
-/** The receiver's keys from the environment: `KMS_KEY_IDS`, else `PRIVATE_JWKS` or `PRIVATE_JWKS_FILE`. */
+/** The receiver's private set from the environment: `PRIVATE_JWKS`, else `PRIVATE_JWKS_FILE`. */
 export async function loadKeysFromEnvironment(): Promise<ReceiverKeys> {
-  if (process.env.KMS_KEY_IDS) return keysInKms(process.env.KMS_KEY_IDS);
   if (process.env.PRIVATE_JWKS) return process.env.PRIVATE_JWKS;
   if (process.env.PRIVATE_JWKS_FILE) return readFileSync(process.env.PRIVATE_JWKS_FILE, 'utf8');
-  throw new Error('set KMS_KEY_IDS, PRIVATE_JWKS or PRIVATE_JWKS_FILE');
+  throw new Error('set PRIVATE_JWKS or PRIVATE_JWKS_FILE');
 }
 
 /**

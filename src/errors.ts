@@ -87,7 +87,7 @@ export class RequestCryptoError extends Error {
   declare readonly kind: ErrorKind;
 
   /** @internal */
-  constructor(code: ErrorCode, message: string, kind: ErrorKind = KIND_OF[code]) {
+  constructor(code: ErrorCode, message: string, kind: ErrorKind = (KIND_OF as Partial<Record<string, ErrorKind>>)[code] ?? 'body') {
     super(message);
     this.code = code;
     Object.defineProperty(this, 'kind', { value: kind, enumerable: false, writable: false, configurable: true });

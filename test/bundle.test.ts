@@ -224,3 +224,58 @@ describe.each<Format>(['cjs', 'esm'])('a handler importing the root entry, bundl
     expect(result).toEqual({ statusCode: 200, payload: vectors.vectors[0]!.payload, kids: vectors.privateJWKS.keys.map((k) => k.kid) });
   });
 });
+
+describe('examples/lambda-receiver.ts, bundled with the README\'s esbuild command where no AWS SDK is installed', () => {
+  // The README: npx esbuild handler.ts --bundle --platform=node --target=node20 --outfile=dist/index.js
+  let dir: string;
+  let file: string;
+  let inputs: string[];
+
+  beforeAll(async () => {
+    // The example as a user copies it, beside nothing but the installed package (no @aws-sdk).
+    dir = join(work, 'example');
+    mkdirSync(join(dir, 'node_modules'), { recursive: true });
+    symlinkSync(ROOT, join(dir, 'node_modules', 'request-crypto'), 'dir');
+    writeFileSync(join(dir, 'handler.ts'), readFileSync(join(ROOT, 'examples', 'lambda-receiver.ts')));
+    file = join(work, 'run-example', 'index.js');
+    const result = await build({
+      entryPoints: [join(dir, 'handler.ts')],
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      outfile: file,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    inputs = Object.keys(result.metafile.inputs);
+  });
+
+  it('is under 150 KB unminified and holds neither node-jose nor the AWS SDK', () => {
+    expect(statSync(file).size).toBeLessThan(LIMIT_BYTES);
+    expect(inputs.filter((input) => HEAVY.test(input) || /@aws-sdk|[\\/]kms\.js$/.test(input))).toEqual([]);
+  });
+
+  it('runs with no node_modules: 202 for a body, 400 for a bad one', async () => {
+    const body = await (await createRequestEncryptor(vectors.publicJWKS)).encrypt('kibana1', { via: 'example' });
+    const events = JSON.stringify([{ body }, { body: 'not a body' }]);
+    const env: NodeJS.ProcessEnv = { ...process.env, EVENTS: events, PRIVATE_JWKS: JSON.stringify(vectors.privateJWKS) };
+    delete env['NODE_PATH'];
+    const stdout = execFileSync(process.execPath, [join(work, 'run.mjs'), file], { cwd: dirname(file), env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    // Its metrics lines (one per decrypt) come first; the runner prints the results last.
+    const lines = stdout.trim().split('\n');
+    expect(lines.slice(0, -1).map((line) => (JSON.parse(line) as { outcome: string }).outcome)).toEqual(['ok', 'ERR_BODY_MALFORMED']);
+    const results = JSON.parse(lines[lines.length - 1]!) as Array<Record<string, unknown>>;
+    expect(results.map((r) => [r['statusCode'], r['body']])).toEqual([
+      [202, ''],
+      [400, JSON.stringify({ error: 'ERR_BODY_MALFORMED' })],
+    ]);
+  });
+
+  it('type-checks where no AWS SDK is installed, with exactOptionalPropertyTypes', () => {
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const args = ['--noEmit', '--strict', '--exactOptionalPropertyTypes', '--noUncheckedIndexedAccess', '--skipLibCheck', 'false'];
+    args.push('--module', 'commonjs', '--moduleResolution', 'node', '--typeRoots', join(ROOT, 'node_modules', '@types'), '--types', 'node');
+    // Throws, with tsc's output, if the example needs a package that is not here.
+    execFileSync(process.execPath, [tsc, ...args, join(dir, 'handler.ts')], { cwd: dir, encoding: 'utf8' });
+  });
+});

@@ -4,14 +4,15 @@ import {
   createHandler,
   emfMetrics,
   handler,
-  loadKeysFromEnvironment,
   type HandlerOptions,
   type PayloadHandler,
   type ProxyEvent,
 } from '../examples/lambda-receiver';
+import { loadKeysFromKmsOrEnvironment } from '../examples/lambda-receiver-kms';
 import {
   BodyTooLargeError,
   createRequestEncryptor,
+  KeyServiceUnavailableError,
   packBody,
   RequestCryptoError,
   unpackBody,
@@ -405,7 +406,42 @@ describe('examples/lambda-receiver.ts', () => {
   });
 });
 
-describe('examples/lambda-receiver.ts with KMS_KEY_IDS: the private keys stay in KMS', () => {
+describe('examples/lambda-receiver.ts answers by the kind of the error', () => {
+  let body: string;
+  beforeAll(async () => {
+    body = await (await createRequestEncryptor(vectors.publicJWKS)).encrypt('kibana1', PAYLOAD);
+  });
+
+  it("answers 500 ERR_RECEIVER_FAILED, not 400, for the receiver's own mistake in calling the library, and logs its code", async () => {
+    // maxAgeSeconds: -1 is refused by decrypt as an InvalidArgumentError (kind 'caller').
+    const { handle, onPayload } = receiver({ maxAgeSeconds: -1 });
+    let result = { statusCode: 0, body: '' };
+    const logged = await withConsole('error', async () => {
+      result = await handle(event(body));
+    });
+    expect([result.statusCode, JSON.parse(result.body)]).toEqual([500, { error: 'ERR_RECEIVER_FAILED' }]);
+    expect(logged.map((args) => args[1])).toEqual(['ERR_INVALID_ARGUMENT']);
+    expect(JSON.stringify(logged)).not.toContain(PAYLOAD.marker);
+    expect(onPayload).not.toHaveBeenCalled();
+  });
+
+  it('answers 503 with the code when the key service is unavailable: the same body may succeed later', async () => {
+    const handle = createHandler(() => ({
+      publicJWKS: vectors.publicJWKS,
+      unwrapKey: () => Promise.reject(new KeyServiceUnavailableError()),
+    }));
+    const result = await handle(event(body));
+    expect([result.statusCode, JSON.parse(result.body)]).toEqual([503, { error: 'ERR_KEY_SERVICE_UNAVAILABLE' }]);
+  });
+
+  it('still answers 400 for a refused body', async () => {
+    const { handle } = receiver();
+    const result = await handle(event('not a body'));
+    expect([result.statusCode, JSON.parse(result.body)]).toEqual([400, { error: 'ERR_BODY_MALFORMED' }]);
+  });
+});
+
+describe('examples/lambda-receiver-kms.ts with KMS_KEY_IDS: the private keys stay in KMS', () => {
   const kms = new FakeKms();
   let key: FakeKmsKey;
   const saved = { ...process.env };
@@ -430,7 +466,7 @@ describe('examples/lambda-receiver.ts with KMS_KEY_IDS: the private keys stay in
 
   /** A body for the public set the function itself publishes. */
   async function bodyFor(alg: 'RSA-OAEP' | 'RSA-OAEP-256', format: 'legacy' | 'jwe'): Promise<string> {
-    const keys = await loadKeysFromEnvironment();
+    const keys = await loadKeysFromKmsOrEnvironment();
     if (typeof keys !== 'object' || !('publicJWKS' in keys)) throw new Error('expected keys in KMS');
     expect(keys.publicJWKS.keys.map((jwk) => [jwk.kid, jwk.alg])).toEqual([['kibana1', alg]]);
     return (await createRequestEncryptor(keys.publicJWKS)).encrypt('kibana1', PAYLOAD, { format });
@@ -443,7 +479,7 @@ describe('examples/lambda-receiver.ts with KMS_KEY_IDS: the private keys stay in
     if (alg === 'RSA-OAEP-256') process.env.KMS_ALG = alg;
     const body = await bodyFor(alg, format);
     const onPayload = jest.fn<ReturnType<PayloadHandler>, Parameters<PayloadHandler>>();
-    const handle = createHandler(loadKeysFromEnvironment, { onPayload });
+    const handle = createHandler(loadKeysFromKmsOrEnvironment, { onPayload });
     kms.calls.length = 0;
     for (let i = 0; i < 2; i += 1) expect(await handle(event(body))).toEqual({ statusCode: 202, headers: {}, body: '' });
     expect(onPayload.mock.calls.map((call) => call[0])).toEqual([PAYLOAD, PAYLOAD]);
@@ -457,7 +493,7 @@ describe('examples/lambda-receiver.ts with KMS_KEY_IDS: the private keys stay in
 
   it('answers 400 ERR_DECRYPTION_FAILED when KMS refuses Decrypt, and logs the KMS error name, not the payload', async () => {
     const body = await bodyFor('RSA-OAEP', 'jwe');
-    const handle = createHandler(loadKeysFromEnvironment, { onPayload: () => undefined });
+    const handle = createHandler(loadKeysFromKmsOrEnvironment, { onPayload: () => undefined });
     expect((await handle(event('junk'))).statusCode).toBe(400); // loads the keys
     kms.failures.push({ status: 400, type: 'AccessDeniedException', message: 'not authorized to perform kms:Decrypt' });
     let result = { statusCode: 0, body: '' };
@@ -469,7 +505,7 @@ describe('examples/lambda-receiver.ts with KMS_KEY_IDS: the private keys stay in
   });
 
   it('never calls KMS Decrypt for a malformed body', async () => {
-    const handle = createHandler(loadKeysFromEnvironment, { onPayload: () => undefined });
+    const handle = createHandler(loadKeysFromKmsOrEnvironment, { onPayload: () => undefined });
     expect((await handle(event('not a body!'))).statusCode).toBe(400);
     expect(kms.callsOf('Decrypt')).toEqual([]);
   });
@@ -482,7 +518,7 @@ describe('examples/lambda-receiver.ts with KMS_KEY_IDS: the private keys stay in
     const body = await bodyFor('RSA-OAEP', 'legacy');
     const saveIds = process.env.KMS_KEY_IDS;
     breakIt();
-    const handle = createHandler(loadKeysFromEnvironment, { onPayload: () => undefined });
+    const handle = createHandler(loadKeysFromKmsOrEnvironment, { onPayload: () => undefined });
     await withConsole('error', async () => {
       const result = await handle(event(body));
       expect([result.statusCode, JSON.parse(result.body)]).toEqual([500, { error: 'ERR_RECEIVER_NOT_CONFIGURED' }]);

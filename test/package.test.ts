@@ -61,7 +61,7 @@ describe('the package as users get it', () => {
 
   it('ships the built lib with declarations and the Lambda example, and no tests or library sources', () => {
     expect(files).toEqual(
-      expect.arrayContaining(['lib/index.js', 'lib/index.d.ts', 'examples/lambda-receiver.ts', 'package.json', 'README.md', 'LICENSE']),
+      expect.arrayContaining(['lib/index.js', 'lib/index.d.ts', 'examples/lambda-receiver.ts', 'examples/lambda-receiver-kms.ts', 'package.json', 'README.md', 'LICENSE']),
     );
     const isSource = (f: string): boolean => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.startsWith('examples/');
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('src/') || isSource(f))).toEqual([]);
@@ -100,12 +100,14 @@ describe('the package as users get it', () => {
     expect(broken).toEqual([]);
   });
 
-  it('type-checks the shipped Lambda example against the shipped declarations, with exactOptionalPropertyTypes', () => {
+  it('type-checks the shipped Lambda examples against the shipped declarations, with exactOptionalPropertyTypes', () => {
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
     const args = ['--noEmit', '--strict', '--exactOptionalPropertyTypes', '--noUncheckedIndexedAccess', '--skipLibCheck', 'false'];
     args.push('--module', 'commonjs', '--moduleResolution', 'node', '--typeRoots', join(root, 'node_modules', '@types'), '--types', 'node');
     // Throws, with tsc's output, if the example a user copies does not compile in a strict project.
-    execFileSync(process.execPath, [tsc, ...args, join('node_modules', 'request-crypto', 'examples', 'lambda-receiver.ts')], {
+    // The KMS variant too, which needs @aws-sdk/client-kms (installed here, as its users install it).
+    const examples = ['lambda-receiver.ts', 'lambda-receiver-kms.ts'].map((name) => join('node_modules', 'request-crypto', 'examples', name));
+    execFileSync(process.execPath, [tsc, ...args, ...examples], {
       cwd: dir,
       encoding: 'utf8',
     });
