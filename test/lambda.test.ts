@@ -414,7 +414,7 @@ describe('examples/lambda-receiver.ts answers by the kind of the error', () => {
 
   it("answers 500 ERR_RECEIVER_FAILED, not 400, for the receiver's own mistake in calling the library, and logs its code", async () => {
     // maxAgeSeconds: -1 is refused by decrypt as an InvalidArgumentError (kind 'caller').
-    const { handle, onPayload } = receiver({ maxAgeSeconds: -1 });
+    const { handle, onPayload } = receiver({ maxAgeSeconds: -1, onDecrypt: () => undefined });
     let result = { statusCode: 0, body: '' };
     const logged = await withConsole('error', async () => {
       result = await handle(event(body));
@@ -426,16 +426,16 @@ describe('examples/lambda-receiver.ts answers by the kind of the error', () => {
   });
 
   it('answers 503 with the code when the key service is unavailable: the same body may succeed later', async () => {
-    const handle = createHandler(() => ({
-      publicJWKS: vectors.publicJWKS,
-      unwrapKey: () => Promise.reject(new KeyServiceUnavailableError()),
-    }));
+    const handle = createHandler(
+      () => ({ publicJWKS: vectors.publicJWKS, unwrapKey: () => Promise.reject(new KeyServiceUnavailableError()) }),
+      { onDecrypt: () => undefined },
+    );
     const result = await handle(event(body));
     expect([result.statusCode, JSON.parse(result.body)]).toEqual([503, { error: 'ERR_KEY_SERVICE_UNAVAILABLE' }]);
   });
 
   it('still answers 400 for a refused body', async () => {
-    const { handle } = receiver();
+    const { handle } = receiver({ onDecrypt: () => undefined });
     const result = await handle(event('not a body'));
     expect([result.statusCode, JSON.parse(result.body)]).toEqual([400, { error: 'ERR_BODY_MALFORMED' }]);
   });
