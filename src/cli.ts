@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 
 import { AcceleratorBuildError, acceleratorStatus, buildAccelerator } from './accelerator';
+import { isWrapAlgorithm, LEGACY_KEY_WRAP_ALGORITHM } from './core/algorithms';
 import { createRequestDecryptor } from './decryptor';
 import { createRequestEncryptor, type BodyFormat } from './encryptor';
 import { InvalidArgumentError, MissingKidError, RequestCryptoError } from './errors';
@@ -26,7 +27,7 @@ Commands:
   public   --jwks FILE                                 print the public key set
   public   --kms KEY_ID --kid K | --pkcs11-library …   print the public set of keys in AWS KMS or an HSM
   remove   --kid K --jwks FILE                         remove a key from a key set
-  encrypt  --jwks FILE --kid K [--format F] [--context k=v]... [--compress] [FILE|-]
+  encrypt  --jwks FILE --kid K [--format F] [--key-wrap A] [--context k=v]... [--compress] [FILE|-]
   decrypt  --jwks FILE [--max-age S] [--context k=v]... [FILE|-]
   inspect  --jwks FILE [FILE|-]                        print a body's key and header as JSON
   demo                                                 run sender, mediator and receiver locally
@@ -48,10 +49,13 @@ With --jwks, prints the public half of the key set in FILE. The set printed is w
 
 Removes the key K from the key set in FILE (for rotation: add the new key, ship the new public
 set, then remove the old key). When FILE is a symbolic link, the file it points to is updated.`,
-  encrypt: `Usage: request-crypto encrypt --jwks FILE --kid K [--format legacy|jwe] [--context k=v]... [--compress] [FILE|-]
+  encrypt: `Usage: request-crypto encrypt --jwks FILE --kid K [--format legacy|jwe] [--key-wrap RSA-OAEP|RSA-OAEP-256]
+                              [--context k=v]... [--compress] [FILE|-]
 
 Encrypts the JSON in FILE (or stdin) for key K and prints the body. --format defaults to legacy;
---context and --compress need --format jwe.`,
+--context and --compress need --format jwe. --key-wrap RSA-OAEP-256 wraps with SHA-256 whatever
+the key's alg (what @elastic/request-crypto 3.0 sends; a 2.x receiver cannot read it); by default
+the key's own alg is used (RSA-OAEP for a key without one).`,
   decrypt: `Usage: request-crypto decrypt --jwks FILE [--max-age SECONDS] [--context k=v]... [FILE|-]
 
 Decrypts the body in FILE (or stdin) with the private key set in FILE and prints the JSON payload.`,
@@ -188,13 +192,14 @@ const OPTIONS = {
   context: { type: 'string', multiple: true },
   compress: { type: 'boolean' },
   'max-age': { type: 'string' },
+  'key-wrap': { type: 'string' },
 } as const;
 
 const ALLOWED: Record<string, readonly string[]> = {
   keygen: ['kid', 'jwks', 'bits', 'alg'],
   public: ['jwks'],
   remove: ['kid', 'jwks'],
-  encrypt: ['kid', 'jwks', 'format', 'context', 'compress'],
+  encrypt: ['kid', 'jwks', 'format', 'key-wrap', 'context', 'compress'],
   decrypt: ['jwks', 'context', 'max-age'],
   inspect: ['jwks'],
   demo: [],
@@ -246,8 +251,8 @@ async function run(argv: string[], io: CliIo): Promise<void> {
       const path = required(values.jwks, '--jwks');
       const bits = values.bits === undefined ? 2048 : Number(values.bits);
       if (!ALLOWED_MODULI.includes(bits)) throw new UsageError('--bits must be 2048, 3072 or 4096');
-      const alg = values.alg ?? 'RSA-OAEP';
-      if (alg !== 'RSA-OAEP' && alg !== 'RSA-OAEP-256') throw new UsageError('--alg must be RSA-OAEP or RSA-OAEP-256');
+      const alg = values.alg ?? LEGACY_KEY_WRAP_ALGORITHM;
+      if (!isWrapAlgorithm(alg)) throw new UsageError('--alg must be RSA-OAEP or RSA-OAEP-256');
       const existing = existsSync(path) ? readJwks(path) : undefined;
       const keys: unknown[] = Array.isArray(existing?.keys) ? existing.keys : [];
       // Keys that are not objects are left to the key-set checks, which name them.
@@ -288,6 +293,10 @@ async function run(argv: string[], io: CliIo): Promise<void> {
       if (format === 'legacy' && (context !== undefined || values.compress === true)) {
         throw new UsageError('--context and --compress need --format jwe');
       }
+      const keyWrapAlgorithm = values['key-wrap'];
+      if (keyWrapAlgorithm !== undefined && !isWrapAlgorithm(keyWrapAlgorithm)) {
+        throw new UsageError('--key-wrap must be RSA-OAEP or RSA-OAEP-256');
+      }
       const encryptor = await createRequestEncryptor(readJwks(required(values.jwks, '--jwks')) as never);
       const text = await readInput(positionals, io, 'payload');
       let payload: unknown;
@@ -296,7 +305,10 @@ async function run(argv: string[], io: CliIo): Promise<void> {
       } catch {
         throw new UsageError('the input is not JSON');
       }
-      const options = format === 'jwe' ? { format, compress: values.compress === true, ...(context ? { context } : {}) } : {};
+      const options = {
+        ...(keyWrapAlgorithm !== undefined ? { keyWrapAlgorithm } : {}),
+        ...(format === 'jwe' ? { format, compress: values.compress === true, ...(context ? { context } : {}) } : {}),
+      };
       io.stdout(`${await encryptor.encrypt(kid, payload, options)}\n`);
       return;
     }
