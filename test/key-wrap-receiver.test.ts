@@ -282,6 +282,7 @@ describe('the OAEP hash reaches the RSA threads', () => {
     const decryptor = await createRequestDecryptor({ keys: [key] });
     const encryptor = await createRequestEncryptor({ keys: [publicOf(key)] }, { keyWrapAlgorithm: alg });
     const bodies = await Promise.all(Array.from({ length: 32 }, (_, i) => encryptor.encrypt('big', i, { format: 'jwe' })));
+    expect(new Set(bodies.map((body) => headerOf(body).alg))).toEqual(new Set([alg]));
     await expect(Promise.all(bodies.map((body) => decryptor.decrypt(body)))).resolves.toEqual(bodies.map((_, i) => i));
   });
 });
