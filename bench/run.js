@@ -5,7 +5,7 @@
  * Every case runs both libraries in alternating windows (ours, theirs, theirs, ours, ...), so that
  * machine noise falls on both alike; the table reports the median ops/s over the windows, the
  * ratio ours / original, and p50 / p99 latency over every operation. `--quick` finishes in under a
- * minute; the full run takes a few minutes.
+ * minute; the full run takes a few minutes. `--migration` runs bench/migration.js instead.
  *
  * Writes bench/results.json and bench/RESULTS.md (the latter with bench/PROFILE.md inlined).
  */
@@ -445,7 +445,8 @@ function renderMarkdown(r) {
   return `${lines.join('\n')}\n`;
 }
 
-main().catch((err) => {
+// `npm run bench -- --migration`: the key-wrap migration run alone (bench/migration.js).
+(process.argv.includes('--migration') ? require('./migration').main : main)().catch((err) => {
   console.error(err);
   process.exit(1);
 });

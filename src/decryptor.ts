@@ -4,6 +4,8 @@
  *
  * @packageDocumentation
  */
+import type { WrapAlgorithm } from './core/algorithms';
+import { checkKnownOptions } from './core/known-options';
 import { InvalidArgumentError, BodyTooLargeError } from './errors';
 import { typedFailure } from './unexpected-error';
 import { bodyText, type EncryptedBody } from './encoding/body-text';
@@ -19,6 +21,7 @@ import type { BodyHeader, JWKDecryptResult, PrivateJWKS, PublicJWK, PublicJWKS }
 import type { BodyFormat } from './encryptor';
 import { observeCalls, type BodyFacts, type OnDecrypt } from './decrypt-event';
 import { isStandardSchema, validatePayload, type StandardSchemaV1 } from './schema';
+import { keyWrapReporter, type OnKeyWrap } from './key-wrap-event';
 
 /**
  * Default of `maxBodyBytes`: 8 MiB of body text. A legacy body of a 4 MiB JSON payload is about
@@ -85,7 +88,34 @@ export interface DecryptorOptions {
    * code), never its payload or a key. Never awaited; what it throws or rejects with is ignored.
    */
   onDecrypt?: OnDecrypt;
+  /**
+   * Called with `{ kid, alg, legacy }` once for each body that authenticated (`decrypt`,
+   * `decryptPayload`) and once for each `getJWKMetadata`, never for a forged body: count it by
+   * `alg` to watch senders move to RSA-OAEP-256. Never awaited; what it throws or rejects with is
+   * ignored.
+   */
+  onKeyWrap?: OnKeyWrap;
+  /**
+   * Refuse, as `ERR_UNSUPPORTED_ALGORITHM`, a body whose key wrap is not the `alg` its key declares
+   * (2.0.3's behaviour). Off by default: a body may use RSA-OAEP or RSA-OAEP-256 with any key of
+   * the set, as `@elastic/request-crypto` 3.0 receivers accept. A key without `alg` takes both.
+   */
+  pinKeyWrapAlgorithm?: boolean;
 }
+
+/** The option names {@link createRequestDecryptor} knows; any other is refused. */
+export const DECRYPTOR_OPTION_NAMES: readonly string[] = [
+  'maxBodyBytes',
+  'maxPayloadBytes',
+  'maxPayloadValues',
+  'maxPayloadDepth',
+  'clockToleranceSeconds',
+  'unwrapKey',
+  'unwrapOn',
+  'onDecrypt',
+  'onKeyWrap',
+  'pinKeyWrapAlgorithm',
+];
 
 /**
  * Options of one {@link Decryptor.decrypt} call. `S` is the type of `schema`: plain
@@ -109,6 +139,9 @@ export interface DecryptOptions<S extends StandardSchemaV1 | undefined = undefin
    */
   schema?: S;
 }
+
+/** The option names {@link Decryptor.decrypt} knows; any other is refused. */
+export const DECRYPT_OPTION_NAMES: readonly string[] = ['context', 'maxAgeSeconds', 'schema'];
 
 /** What `decrypt` resolves to: the output of `S` when a schema is given, else `T`. */
 export type DecryptResult<T, S extends StandardSchemaV1 | undefined> = S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : T;
@@ -166,6 +199,7 @@ function checkPositive(name: string, value: unknown, integer: boolean): void {
 }
 
 function checkDecryptOptions(options: DecryptOptions<StandardSchemaV1 | undefined>): void {
+  checkKnownOptions(options, DECRYPT_OPTION_NAMES, 'decrypt');
   if (options.context !== undefined && !isContext(options.context)) {
     throw new InvalidArgumentError('invalid argument: context must be an object of strings');
   }
@@ -249,6 +283,7 @@ export async function createRequestDecryptor(
   privateJWKS: PublicJWKS | PrivateJWKS | string,
   options: DecryptorOptions = {},
 ): Promise<Decryptor> {
+  checkKnownOptions(options, DECRYPTOR_OPTION_NAMES, 'createRequestDecryptor');
   const limits: Limits = {
     maxBodyBytes: limitOption('maxBodyBytes', options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES),
     maxPayloadBytes: limitOption('maxPayloadBytes', options.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES),
@@ -265,11 +300,17 @@ export async function createRequestDecryptor(
   if (options.onDecrypt !== undefined && typeof options.onDecrypt !== 'function') {
     throw new InvalidArgumentError('invalid argument: onDecrypt must be a function');
   }
+  if (options.onKeyWrap !== undefined && typeof options.onKeyWrap !== 'function') {
+    throw new InvalidArgumentError('invalid argument: onKeyWrap must be a function');
+  }
+  if (options.pinKeyWrapAlgorithm !== undefined && typeof options.pinKeyWrapAlgorithm !== 'boolean') {
+    throw new InvalidArgumentError('invalid argument: pinKeyWrapAlgorithm must be a boolean');
+  }
   const unwrapOn = options.unwrapOn ?? 'threads';
   if (unwrapOn !== 'threads' && unwrapOn !== 'event-loop') {
     throw new InvalidArgumentError('invalid argument: unwrapOn must be "threads" or "event-loop"');
   }
-  const keyring = loadKeyring(privateJWKS);
+  const keyring = loadKeyring(privateJWKS, { pinKeyWrapAlgorithm: options.pinKeyWrapAlgorithm === true });
   let custody: KeyCustody;
   if (options.unwrapKey !== undefined) custody = { unwrap: options.unwrapKey, privateElsewhere: true };
   else if (unwrapOn === 'event-loop') custody = { unwrap: unwrapInProcess(keyring), privateElsewhere: false };
@@ -278,6 +319,9 @@ export async function createRequestDecryptor(
   let inFlight = 0;
 
   const observe = observeCalls(options.onDecrypt, (kid) => keyring.get(kid) !== undefined);
+  const reportKeyWrap = keyWrapReporter(options.onKeyWrap);
+  // The header's alg was checked against the supported two before the key was used.
+  const authenticated = (metadata: BodyMetadata): void => reportKeyWrap(metadata.key.kid, metadata.header.alg as WrapAlgorithm);
 
   /** Runs one call: counted as in flight while it runs, and whatever it throws leaves typed. */
   const guarded = async <R>(call: () => Promise<R>): Promise<R> => {
@@ -300,6 +344,7 @@ export async function createRequestDecryptor(
         checkDecryptOptions(decryptOptions);
         const text = bodyText(encryptedBody, limits.maxBodyBytes);
         const { plaintext, metadata } = await openBody(keyring, text, limits, custody, true, facts);
+        authenticated(metadata);
         checkContext(metadata.context, decryptOptions.context);
         checkFreshness(metadata.issuedAt, decryptOptions.maxAgeSeconds, tolerance, Date.now());
         const payload = parseBoundedJson(plaintext as Buffer, limits);
@@ -318,7 +363,11 @@ export async function createRequestDecryptor(
     decryptPayload: decrypt,
     getJWKMetadata: (encryptedBody) =>
       observe(encryptedBody, (facts) =>
-        guarded(async () => (await openBody(keyring, bodyText(encryptedBody, limits.maxBodyBytes), limits, custody, false, facts)).metadata),
+        guarded(async () => {
+          const { metadata } = await openBody(keyring, bodyText(encryptedBody, limits.maxBodyBytes), limits, custody, false, facts);
+          authenticated(metadata);
+          return metadata;
+        }),
       ),
   };
 }

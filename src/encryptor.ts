@@ -3,6 +3,8 @@
  *
  * @packageDocumentation
  */
+import { isWrapAlgorithm, type WrapAlgorithm } from './core/algorithms';
+import { checkKnownOptions } from './core/known-options';
 import {
   EncryptionFailedError,
   InvalidArgumentError,
@@ -34,17 +36,32 @@ export interface EncryptorOptions {
    * Derivation starts with the first legacy `encrypt`, never before.
    */
   prepareAhead?: number;
+  /**
+   * The key wrap of every body, in both formats, whatever `alg` the public JWK declares:
+   * `'RSA-OAEP-256'` (SHA-256, what `@elastic/request-crypto` 3.0 emits; only receivers that
+   * accept it can read such bodies, and a 2.x receiver answers `no key found`) or `'RSA-OAEP'`.
+   * Unset, each key's own `alg` is used, and `RSA-OAEP` for a key without one, as in 2.0.3.
+   */
+  keyWrapAlgorithm?: WrapAlgorithm;
 }
+
+/** The option names {@link createRequestEncryptor} knows; any other is refused. */
+export const ENCRYPTOR_OPTION_NAMES: readonly string[] = ['format', 'prepareAhead', 'keyWrapAlgorithm'];
 
 /** Options of one {@link Encryptor.encrypt} call. */
 export interface EncryptOptions {
   /** Format of this body; overrides the encryptor's default. */
   format?: BodyFormat;
+  /** The key wrap of this body; overrides the encryptor's `keyWrapAlgorithm`. */
+  keyWrapAlgorithm?: WrapAlgorithm;
   /** `'jwe'` only: string pairs bound into the authenticated header, checked by the receiver. */
   context?: BodyContext;
   /** `'jwe'` only: deflate the payload before encrypting (`zip` DEF). */
   compress?: boolean;
 }
+
+/** The option names {@link Encryptor.encrypt} knows; any other is refused. */
+export const ENCRYPT_OPTION_NAMES: readonly string[] = ['format', 'keyWrapAlgorithm', 'context', 'compress'];
 
 /** Encrypts payloads for the keys of a public set. */
 export interface Encryptor {
@@ -74,11 +91,22 @@ function checkFormat(format: unknown): BodyFormat {
   throw new InvalidArgumentError('invalid argument: format must be "legacy" or "jwe"');
 }
 
-async function encryptLegacy(keyring: Keyring, keys: PreparedKeys, kid: string, json: string): Promise<string> {
+function checkKeyWrapAlgorithm(alg: unknown): WrapAlgorithm | undefined {
+  if (alg === undefined || isWrapAlgorithm(alg)) return alg;
+  throw new InvalidArgumentError('invalid argument: keyWrapAlgorithm must be "RSA-OAEP" or "RSA-OAEP-256"');
+}
+
+async function encryptLegacy(
+  keyring: Keyring,
+  keys: PreparedKeys,
+  kid: string,
+  json: string,
+  alg: WrapAlgorithm | undefined,
+): Promise<string> {
   const key = keyring.get(kid);
   if (key === undefined) throw new MissingKidError(kid);
   const payloadKey = await keys.take();
-  return packBody(wrapPassphrase(key, payloadKey.passphrase), sealPayloadWith(payloadKey, json));
+  return packBody(wrapPassphrase(key, payloadKey.passphrase, alg), sealPayloadWith(payloadKey, json));
 }
 
 /**
@@ -89,22 +117,26 @@ export async function createRequestEncryptor(
   publicJWKS: PublicJWKS | string,
   options: EncryptorOptions = {},
 ): Promise<Encryptor> {
-  const keyring = loadKeyring(publicJWKS);
+  checkKnownOptions(options, ENCRYPTOR_OPTION_NAMES, 'createRequestEncryptor');
   const defaultFormat = checkFormat(options.format ?? 'legacy');
+  const defaultKeyWrap = checkKeyWrapAlgorithm(options.keyWrapAlgorithm);
   const depth = options.prepareAhead ?? 1;
   if (!Number.isInteger(depth) || depth < 0 || depth > 64) {
     throw new InvalidArgumentError('invalid argument: prepareAhead must be an integer from 0 to 64');
   }
+  const keyring = loadKeyring(publicJWKS);
   const preparedKeys = new PreparedKeys(depth);
   async function encrypt(kid: string, input: unknown, callOptions: EncryptOptions = {}): Promise<string> {
+    checkKnownOptions(callOptions, ENCRYPT_OPTION_NAMES, 'encrypt');
     const format = checkFormat(callOptions.format ?? defaultFormat);
+    const keyWrapAlgorithm = checkKeyWrapAlgorithm(callOptions.keyWrapAlgorithm) ?? defaultKeyWrap;
     if (typeof kid !== 'string') throw new MissingKidError(String(kid));
     const json = serializePayload(input);
     if (format === 'legacy') {
       if (callOptions.context !== undefined || callOptions.compress !== undefined) {
         throw new InvalidArgumentError('invalid argument: context and compress need format "jwe"');
       }
-      return encryptLegacy(keyring, preparedKeys, kid, json);
+      return encryptLegacy(keyring, preparedKeys, kid, json, keyWrapAlgorithm);
     }
     if (callOptions.context !== undefined && !isContext(callOptions.context)) {
       throw new InvalidArgumentError('invalid argument: context must be an object of strings');
@@ -115,6 +147,7 @@ export async function createRequestEncryptor(
       compress: callOptions.compress === true,
       context: callOptions.context,
       now: Date.now(),
+      keyWrapAlgorithm,
     });
   }
   return {

@@ -24,6 +24,15 @@ export {
 export type { BodyMetadata, DecryptedPayload, DecryptOptions, DecryptResult, Decryptor, DecryptorOptions } from './decryptor';
 export { MAX_UNKNOWN_KID_LENGTH } from './decrypt-event';
 export type { DecryptEvent, OnDecrypt } from './decrypt-event';
+export type { KeyWrapInfo, OnKeyWrap } from './key-wrap-event';
+export {
+  CONTENT_ENCRYPTION_ALGORITHM,
+  KEY_WRAP_ALGORITHM,
+  LEGACY_KEY_WRAP_ALGORITHM,
+  MAX_DECOMPRESSED_LENGTH,
+  SUPPORTED_KEY_WRAP_ALGORITHMS,
+} from './core/algorithms';
+export type { WrapAlgorithm } from './core/algorithms';
 export { MAX_PAYLOAD_ISSUES } from './schema';
 export type { StandardSchemaV1 } from './schema';
 export type { BodyFormat } from './encryptor';

@@ -14,6 +14,13 @@
  */
 export { createRequestEncryptor } from './encryptor';
 export type { BodyFormat, EncryptOptions, Encryptor, EncryptorOptions } from './encryptor';
+export {
+  CONTENT_ENCRYPTION_ALGORITHM,
+  KEY_WRAP_ALGORITHM,
+  LEGACY_KEY_WRAP_ALGORITHM,
+  SUPPORTED_KEY_WRAP_ALGORITHMS,
+} from './core/algorithms';
+export type { WrapAlgorithm } from './core/algorithms';
 export type { BodyContext } from './jwe/body';
 export { keyDerivationBackend } from './legacy/pbkdf2-sha512';
 export type { KeyDerivationBackend } from './legacy/pbkdf2-sha512';

@@ -22,6 +22,7 @@ import {
   type Decryptor,
 } from './decryptor';
 import { createRequestEncryptor, type Encryptor, type EncryptorOptions } from './encryptor';
+import { isWrapAlgorithm, LEGACY_KEY_WRAP_ALGORITHM, type WrapAlgorithm } from './core/algorithms';
 import { InvalidArgumentError } from './errors';
 import type { EncryptedBody } from './encoding/body-text';
 import type { StandardSchemaV1 } from './schema';
@@ -37,7 +38,7 @@ export interface TestKeysetOptions {
   /** RSA modulus in bits: 2048 (default), 3072 or 4096. Smaller keys are refused. */
   modulusLength?: number;
   /** The keys' `alg`: `RSA-OAEP` (default, as `addKey` makes) or `RSA-OAEP-256`. */
-  alg?: 'RSA-OAEP' | 'RSA-OAEP-256';
+  alg?: WrapAlgorithm;
 }
 
 /** A private set and its public half, kid for kid. */
@@ -99,7 +100,7 @@ const publicOf = ({ kty, kid, use, alg, e, n }: PrivateJWK): PublicJWK => ({ kty
  */
 export async function createTestKeyset(options: TestKeysetOptions): Promise<TestKeyset> {
   // Checked as untrusted: a JavaScript test may pass anything.
-  const { kids, modulusLength = 2048, alg = 'RSA-OAEP' }: Partial<TestKeysetOptions> = options ?? {};
+  const { kids, modulusLength = 2048, alg = LEGACY_KEY_WRAP_ALGORITHM }: Partial<TestKeysetOptions> = options ?? {};
   if (!Array.isArray(kids) || kids.length === 0 || !kids.every((kid) => typeof kid === 'string' && kid.length > 0)) {
     throw new InvalidArgumentError('invalid argument: kids must be a non-empty array of non-empty strings');
   }
@@ -107,7 +108,7 @@ export async function createTestKeyset(options: TestKeysetOptions): Promise<Test
   if (!TEST_KEY_MODULI.includes(modulusLength)) {
     throw new InvalidArgumentError('invalid argument: modulusLength must be 2048, 3072 or 4096');
   }
-  if (alg !== 'RSA-OAEP' && alg !== 'RSA-OAEP-256') {
+  if (!isWrapAlgorithm(alg)) {
     throw new InvalidArgumentError('invalid argument: alg must be RSA-OAEP or RSA-OAEP-256');
   }
   const keys = await Promise.all(kids.map((kid) => cachedKey(kid, modulusLength, alg)));

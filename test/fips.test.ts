@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { createRequestDecryptor, createRequestEncryptor, keyDerivationBackend, RequestCryptoError } from '../src';
-import { FIPS, publicOf, rejectionOf, rsa1024Jwk } from './helpers';
+import { FIPS, publicOf, rejectionOf, rsa1024Jwk, vectors } from './helpers';
 
 const root = join(__dirname, '..');
 const itInFips = FIPS ? it : it.skip;
@@ -39,6 +39,23 @@ describe('in FIPS mode', () => {
       expect(err.code).toBe('ERR_INVALID_JWKS');
       expect(err.message).toContain('kid "small"');
     }
+  });
+});
+
+describe('the RSA-OAEP-256 key wrap (in FIPS mode under the FIPS run)', () => {
+  // SHA-1 in OAEP is not FIPS 140-3 approved, which is why 3.0 moves to RSA-OAEP-256: the opt-in
+  // sender, and the receiver reading both, must work under the strict FIPS configuration.
+  it.each(['legacy', 'jwe'] as const)("keyWrapAlgorithm 'RSA-OAEP-256' makes %s bodies for a key stamped RSA-OAEP that every custody opens", async (format) => {
+    const v = vectors;
+    const encryptor = await createRequestEncryptor(v.publicJWKS, { keyWrapAlgorithm: 'RSA-OAEP-256' });
+    const body = await encryptor.encrypt('kibana1', { format }, { format });
+    const seen: string[] = [];
+    for (const options of [{}, { unwrapOn: 'event-loop' as const }]) {
+      const decryptor = await createRequestDecryptor(v.privateJWKS, { ...options, onKeyWrap: ({ alg }) => void seen.push(alg) });
+      await expect(decryptor.decrypt(body)).resolves.toEqual({ format });
+    }
+    expect(seen).toEqual(['RSA-OAEP-256', 'RSA-OAEP-256']);
+    expect(getFips()).toBe(FIPS ? 1 : 0);
   });
 });
 

@@ -135,6 +135,23 @@ describe('createKmsKeyUnwrapper', () => {
     expect(kms.callsOf('Decrypt')).toHaveLength(32);
   });
 
+  it.each(ALGS)(
+    'asks KMS for the EncryptionAlgorithm of each body, not of the key: a set declaring %s, bodies of both algorithms interleaved',
+    async (declared) => {
+      const { decryptor, publicJWKS } = await kmsReceiver(declared);
+      const senders = {
+        'RSA-OAEP': await createRequestEncryptor(publicJWKS, { keyWrapAlgorithm: 'RSA-OAEP' }),
+        'RSA-OAEP-256': await createRequestEncryptor(publicJWKS, { keyWrapAlgorithm: 'RSA-OAEP-256' }),
+      };
+      const plan = Array.from({ length: 12 }, (_, i) => ({ i, alg: ALGS[i % 2]!, format: FORMATS[(i >> 1) % 2]!, kid: i % 3 ? 'kibana1' : 'kibana2' }));
+      const bodies = await Promise.all(plan.map(({ i, alg, format, kid }) => senders[alg].encrypt(kid, { i }, { format })));
+      await expect(Promise.all(bodies.map((body) => decryptor.decrypt(body)))).resolves.toEqual(plan.map(({ i }) => ({ i })));
+      const asked = kms.callsOf('Decrypt').map((call) => [String(call.body.KeyId), String(call.body.EncryptionAlgorithm)]).sort();
+      const expected = plan.map(({ alg, kid }) => [kid === 'kibana1' ? sha1Key.arn : sha256Key.keyId, KMS_ALGORITHM[alg]]).sort();
+      expect(asked).toEqual(expected);
+    },
+  );
+
   it.each(FORMATS)('turns a forged wrapped key in a %s body, which KMS refuses, into ERR_DECRYPTION_FAILED', async (format) => {
     const { decryptor, encryptor } = await kmsReceiver();
     const err = await rejectionOf(decryptor.decrypt(withForgedWrappedKey(await encryptor.encrypt('kibana1', 1, { format }), format)));

@@ -232,6 +232,21 @@ describe('request-crypto/pkcs11 on SoftHSM2', () => {
         },
       );
 
+      it.each(FORMATS)(
+        'asks for SHA-256 and MGF1-SHA256 for an RSA-OAEP-256 %s body to a key published as RSA-OAEP (the opt-in sender), then SHA-1 for the next RSA-OAEP body',
+        async (format) => {
+          const publicJWKS = await pkcs11PublicJWKS(tokenOptions());
+          const body256 = await (await createRequestEncryptor(publicJWKS, { keyWrapAlgorithm: 'RSA-OAEP-256' })).encrypt('kibana1', 1, { format });
+          // SoftHSM 2.6 refuses OAEP with SHA-256 (see the top of this file): the mechanism asked is what is tested.
+          expect((await rejectionOf(decryptor.decrypt(body256))).code).toBe(ERROR_CODES.DECRYPTION_FAILED);
+          await expect(decryptor.decrypt(await encryptor.encrypt('kibana1', 2, { format }))).resolves.toBe(2);
+          expect(mockToken.mechanisms).toEqual([
+            { mechanism: js.CKM_RSA_PKCS_OAEP, parameter: { type: js.CK_PARAMS_RSA_OAEP, hashAlg: js.CKM_SHA256, mgf: js.CKG_MGF1_SHA256, source: 1 } },
+            { mechanism: js.CKM_RSA_PKCS_OAEP, parameter: { type: js.CK_PARAMS_RSA_OAEP, hashAlg: js.CKM_SHA_1, mgf: js.CKG_MGF1_SHA1, source: 1 } },
+          ]);
+        },
+      );
+
       it('decrypts 32 bodies in flight, each to its own payload, in order', async () => {
         const bodies = await Promise.all(
           Array.from({ length: 32 }, (_, i) => encryptor.encrypt(i % 2 ? 'kibana1' : 'kibana2', { i }, { format: i % 3 ? 'jwe' : 'legacy' })),

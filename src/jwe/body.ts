@@ -1,11 +1,12 @@
 /**
  * The `'jwe'` body: one standard JWE compact serialisation that any JOSE library reads.
- * Protected header: `alg` (the key's), `enc` A256GCM, `kid`, `iat`, `cty` json, then `zip` DEF
+ * Protected header: `alg` (the sender's choice, else the key's), `enc` A256GCM, `kid`, `iat`, `cty` json, then `zip` DEF
  * when compressed and `ctx` (the bound context) when given. Plaintext: the UTF-8 JSON payload.
  *
  * @packageDocumentation
  */
 import { BodyExpiredError, ContextMismatchError } from '../errors';
+import type { WrapAlgorithm } from '../core/algorithms';
 import type { BodyContext } from './context';
 import { learnHeader, type BodyFacts } from '../decrypt-event';
 import { parseCompactJwe } from './compact';
@@ -29,10 +30,10 @@ export function isJweBody(text: string): boolean {
 export function sealJweBody(
   key: RecipientKey,
   json: string,
-  options: { compress: boolean; context: BodyContext | undefined; now: number },
+  options: { compress: boolean; context: BodyContext | undefined; now: number; keyWrapAlgorithm?: WrapAlgorithm | undefined },
 ): string {
   const header: Record<string, unknown> = {
-    alg: wrapAlgorithmOf(key),
+    alg: wrapAlgorithmOf(key, options.keyWrapAlgorithm),
     enc: 'A256GCM',
     kid: key.kid,
     iat: Math.floor(options.now / 1000),

@@ -13,7 +13,8 @@ import {
   NoKeyFoundError,
   UnsupportedAlgorithmError,
 } from '../errors';
-import { isWrapAlgorithm, type Keyring, type RecipientKey, type WrapAlgorithm } from '../keys/keyset';
+import { isWrapAlgorithm, type WrapAlgorithm } from '../core/algorithms';
+import type { Keyring, RecipientKey } from '../keys/keyset';
 import { CEK_LENGTH, IV_LENGTH, openContent, TAG_LENGTH, type ContentEncryption } from './content-cipher';
 import type { CompactJwe } from './compact';
 import { isContext } from './context';
@@ -78,12 +79,14 @@ export function checkJweHeader(jwe: CompactJwe, expect: JweExpectations): Checke
 
 /**
  * The key a checked header asks for, or {@link NoKeyFoundError}. Without `privateElsewhere` the
- * key must hold its private half in this process.
+ * key must hold its private half in this process. The header's `alg` (one of the supported two,
+ * `checkJweHeader` made sure) is the one the key is used with, unless the set pins the key to
+ * its declared `alg`.
  */
 export function chooseKey(keyring: Keyring, checked: CheckedHeader, privateElsewhere: boolean): RecipientKey {
   const key = keyring.get(checked.kid);
   if (key === undefined || (key.privateKey === undefined && !privateElsewhere)) throw new NoKeyFoundError();
-  if (key.declaredAlg !== undefined && key.declaredAlg !== checked.alg) {
+  if (!key.unwrapAlgorithms.includes(checked.alg)) {
     throw new UnsupportedAlgorithmError('unsupported algorithm: JWE "alg" is not the key\'s');
   }
   return key;

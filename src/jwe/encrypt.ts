@@ -7,15 +7,20 @@
 import { deflateRawSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 
+import { isWrapAlgorithm, LEGACY_KEY_WRAP_ALGORITHM, type WrapAlgorithm } from '../core/algorithms';
 import { UnsupportedAlgorithmError } from '../errors';
-import { isWrapAlgorithm, type RecipientKey, type WrapAlgorithm } from '../keys/keyset';
+import type { RecipientKey } from '../keys/keyset';
 import { CEK_LENGTH, sealContent, type ContentEncryption } from './content-cipher';
 import { encodeProtectedHeader, serializeCompactJwe } from './compact';
 import { wrapCek } from './rsa-oaep';
 
-/** The wrapping algorithm a key is used with: its declared `alg`, or RSA-OAEP when it has none. */
-export function wrapAlgorithmOf(key: RecipientKey): WrapAlgorithm {
-  const alg = key.declaredAlg ?? 'RSA-OAEP';
+/**
+ * The wrapping algorithm a body for `key` is made with: `chosen` when the sender chose one, else
+ * the key's declared `alg`, else RSA-OAEP (what 2.0.3's node-jose does).
+ */
+export function wrapAlgorithmOf(key: RecipientKey, chosen?: WrapAlgorithm): WrapAlgorithm {
+  if (chosen !== undefined) return chosen;
+  const alg = key.declaredAlg ?? LEGACY_KEY_WRAP_ALGORITHM;
   if (!isWrapAlgorithm(alg)) {
     throw new UnsupportedAlgorithmError(`unsupported algorithm: key "${key.kid}" is for ${alg}, not RSA-OAEP`, 'caller');
   }

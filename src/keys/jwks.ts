@@ -14,12 +14,15 @@ import {
   NoKeyFoundError,
   RequestCryptoError,
 } from '../errors';
-import { isWrapAlgorithm, loadKeyring } from './keyset';
+import { isWrapAlgorithm, LEGACY_KEY_WRAP_ALGORITHM } from '../core/algorithms';
+import { loadKeyring } from './keyset';
 import { nodeJose } from './node-jose';
+import { decryptAnyKeyWrap } from './any-key-wrap';
+import { rsaThumbprint } from './thumbprint';
 import type { JWKDecryptResult, JWKS, KeyUse, PrivateJWK, PrivateJWKS, PublicJWK, PublicJWKS } from '../types';
 
 /** The key-wrapping algorithm of every key `addKey` makes unless told otherwise. */
-export const RSA_ALGORITHM = 'RSA-OAEP';
+export const RSA_ALGORITHM = LEGACY_KEY_WRAP_ALGORITHM;
 
 /** Smallest modulus `addKey` will make. */
 export const MIN_MODULUS_BITS = 2048;
@@ -42,8 +45,9 @@ export class JWKSManager {
 
   /**
    * Makes an RSA key of `modulus` bits (2048 or more) for `alg` (`RSA-OAEP` unless given) and adds
-   * it. Rejects with `InvalidArgumentError` for a smaller modulus, another alg, or a kid already
-   * in the set.
+   * it. Without `kid`, the key is named by its RFC 7638 thumbprint (SHA-256, base64url), as
+   * `@elastic/request-crypto` 3.0 names it. Rejects with `InvalidArgumentError` for a smaller
+   * modulus, another alg, or a kid already in the set.
    */
   public async addKey(kid: string | undefined, modulus: number, use: KeyUse, alg: string = RSA_ALGORITHM): Promise<void> {
     if (!Number.isInteger(modulus) || modulus < MIN_MODULUS_BITS || modulus % 8 !== 0) {
@@ -53,8 +57,11 @@ export class JWKSManager {
     if (kid !== undefined && this.getKey(kid)) {
       throw new InvalidArgumentError(`invalid argument: the set already has a key with kid ${JSON.stringify(kid)}`);
     }
-    const privateKey = await this.JWK.createKey('RSA', modulus, { alg, use, kid });
-    await this.insertKey(privateKey);
+    const made = await this.JWK.createKey('RSA', modulus, kid === undefined ? { alg, use } : { alg, use, kid });
+    if (kid !== undefined) return this.insertKey(made);
+    // node-jose names it with a random UUID, and a key's kid is read-only: import it again.
+    const members = made.toJSON(true) as PrivateJWK;
+    await this.insertKey(await this.JWK.asKey({ ...members, kid: rsaThumbprint(members) }));
   }
 
   /** Adds a node-jose key to the store. */
@@ -119,7 +126,7 @@ export class JWKSManager {
       throw new BodyMalformedError('body is malformed: expected a JWE');
     }
     try {
-      return (await this.JWE.createDecrypt(jwks).decrypt(payload as string)) as unknown as JWKDecryptResult;
+      return (await decryptAnyKeyWrap(this.JWK, this.JWE, payload, jwks)) as unknown as JWKDecryptResult;
     } catch (err) {
       if (err instanceof RequestCryptoError) throw err;
       if (err instanceof Error && err.message === 'no key found') throw new NoKeyFoundError();

@@ -6,18 +6,14 @@
  */
 import { createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 
+import { isWrapAlgorithm, LEGACY_KEY_WRAP_ALGORITHM, SUPPORTED_KEY_WRAP_ALGORITHMS, type WrapAlgorithm } from '../core/algorithms';
 import { InvalidJwksError } from '../errors';
 import { oaepOptions } from './unwrap';
 import { decodeBase64Url } from '../encoding/strict-base64';
 import type { JWKMetadata, KeyUse, PublicJWK, PublicJWKS } from '../types';
 
-/** The key-wrapping algorithms this package uses: RSA-OAEP with SHA-1 or SHA-256. */
-export type WrapAlgorithm = 'RSA-OAEP' | 'RSA-OAEP-256';
-
-/** True for the names in {@link WrapAlgorithm}. */
-export function isWrapAlgorithm(alg: unknown): alg is WrapAlgorithm {
-  return alg === 'RSA-OAEP' || alg === 'RSA-OAEP-256';
-}
+// Their home is core/algorithms; named here too for the modules that import them from here.
+export { isWrapAlgorithm, type WrapAlgorithm } from '../core/algorithms';
 
 /** One key of a set, ready for use. */
 export interface RecipientKey {
@@ -25,6 +21,12 @@ export interface RecipientKey {
   readonly kid: string;
   /** The `alg` the JWK declares, if any. */
   readonly declaredAlg: string | undefined;
+  /**
+   * The key wraps a body for this key may use: both of {@link SUPPORTED_KEY_WRAP_ALGORITHMS}, or,
+   * when the set was loaded with `pinKeyWrapAlgorithm`, only the declared `alg` (a key without
+   * one still takes both).
+   */
+  readonly unwrapAlgorithms: readonly WrapAlgorithm[];
   /** What `getJWKMetadata` reports: the same members node-jose reports. */
   readonly metadata: JWKMetadata;
   /** The public JWK, members in node-jose's order (what `getWellKnowns` publishes). */
@@ -115,7 +117,13 @@ function trialRoundTrip(publicKey: KeyObject, privateKey: KeyObject | undefined,
   if (unwrapped === undefined || !unwrapped.equals(probe)) fail('has a private part that does not match its public key');
 }
 
-function loadKey(jwk: unknown, index: number): RecipientKey {
+/** How a set is loaded. */
+export interface KeyringOptions {
+  /** Pin each key that declares an `alg` to it: a body wrapped otherwise is refused. */
+  readonly pinKeyWrapAlgorithm?: boolean;
+}
+
+function loadKey(jwk: unknown, index: number, options: KeyringOptions): RecipientKey {
   if (!isRecord(jwk)) throw new InvalidJwksError(`invalid JWKS: ${describe(index, undefined)} is not an object`);
   const where = describe(index, jwk.kid);
   const fail = (why: string): never => {
@@ -166,14 +174,15 @@ function loadKey(jwk: unknown, index: number): RecipientKey {
     fail(`has a ${bits}-bit modulus (allowed: ${MIN_KEY_MODULUS_BITS} to ${MAX_KEY_MODULUS_BITS})`);
   }
 
-  trialRoundTrip(publicKey, privateKey, (jwk.alg as WrapAlgorithm | undefined) ?? 'RSA-OAEP', fail);
+  const alg = jwk.alg as WrapAlgorithm | undefined;
+  trialRoundTrip(publicKey, privateKey, alg ?? LEGACY_KEY_WRAP_ALGORITHM, fail);
 
   const kid = jwk.kid as string;
-  const alg = jwk.alg as string | undefined;
   const use = jwk.use as string | undefined;
   return {
     kid,
     declaredAlg: alg,
+    unwrapAlgorithms: options.pinKeyWrapAlgorithm === true && alg !== undefined ? [alg] : SUPPORTED_KEY_WRAP_ALGORITHMS,
     // node-jose reports absent members as empty strings; keep that.
     metadata: { kid, kty: 'RSA', length: bits, use: (use ?? '') as KeyUse, alg: alg ?? '' },
     publicJwk: publicMembersOf(jwk),
@@ -186,7 +195,7 @@ function loadKey(jwk: unknown, index: number): RecipientKey {
  * Reads the JWKS given to `createRequestEncryptor` / `createRequestDecryptor`: an object, or its
  * JSON text (the original's README passes the text of a file). Throws {@link InvalidJwksError}.
  */
-export function loadKeyring(input: unknown): Keyring {
+export function loadKeyring(input: unknown, options: KeyringOptions = {}): Keyring {
   let jwks: unknown = input;
   if (typeof input === 'string') {
     try {
@@ -201,7 +210,7 @@ export function loadKeyring(input: unknown): Keyring {
   const byKid = new Map<string, RecipientKey>();
   const keys: RecipientKey[] = [];
   jwks.keys.forEach((jwk: unknown, index: number) => {
-    const key = loadKey(jwk, index);
+    const key = loadKey(jwk, index, options);
     if (byKid.has(key.kid)) {
       throw new InvalidJwksError(`invalid JWKS: ${describe(index, key.kid)} repeats a kid already in the set`);
     }

@@ -7,7 +7,8 @@
  */
 import { constants, privateDecrypt } from 'node:crypto';
 
-import type { Keyring, WrapAlgorithm } from './keyset';
+import { KEY_WRAP_ALGORITHM, type WrapAlgorithm } from '../core/algorithms';
+import type { Keyring } from './keyset';
 
 /** What the unwrap step is asked to do for one body. */
 export interface UnwrapKeyRequest {
@@ -35,7 +36,7 @@ export interface KeyCustody {
 
 /** The OAEP digest of a wrapping algorithm (RFC 7518 §4.3). */
 export function oaepHashOf(alg: WrapAlgorithm): 'sha1' | 'sha256' {
-  return alg === 'RSA-OAEP-256' ? 'sha256' : 'sha1';
+  return alg === KEY_WRAP_ALGORITHM ? 'sha256' : 'sha1';
 }
 
 const OAEP_SHA1 = { padding: constants.RSA_PKCS1_OAEP_PADDING } as const;
@@ -47,7 +48,7 @@ const OAEP_SHA256 = { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha2
  * lookup through OpenSSL 3.0's whole name table on every call, about 1 % of an RSA-2048 unwrap.
  */
 export function oaepOptions(alg: WrapAlgorithm): { readonly padding: number; readonly oaepHash?: 'sha256' } {
-  return alg === 'RSA-OAEP-256' ? OAEP_SHA256 : OAEP_SHA1;
+  return alg === KEY_WRAP_ALGORITHM ? OAEP_SHA256 : OAEP_SHA1;
 }
 
 /** Unwraps with the private keys of `keyring`, in this process. */

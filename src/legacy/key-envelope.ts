@@ -1,9 +1,11 @@
 /**
  * The legacy format's `encryptedAESKey`: the 32-byte passphrase as a compact JWE
- * (`zip` DEF, `enc` A128CBC-HS256, `alg` RSA-OAEP, `kid`), byte-compatible with node-jose's.
+ * (`zip` DEF, `enc` A128CBC-HS256, `alg` RSA-OAEP or RSA-OAEP-256, `kid`), byte-compatible with
+ * node-jose's (2.x) and with `@elastic/request-crypto` 3.0's.
  *
  * @packageDocumentation
  */
+import { CONTENT_ENCRYPTION_ALGORITHM, type WrapAlgorithm } from '../core/algorithms';
 import { DecryptionFailedError } from '../errors';
 import { parseCompactJwe, type CompactJwe, type CompactLimits } from '../jwe/compact';
 import { checkJweHeader, chooseKey, openJwe, type CheckedHeader, type JweExpectations } from '../jwe/decrypt';
@@ -21,16 +23,19 @@ import { learnHeader, type BodyFacts } from '../decrypt-event';
 export const KEY_ENVELOPE_LIMITS: CompactLimits = { maxLength: 4096, maxHeaderLength: 1024 };
 
 const EXPECT: JweExpectations = {
-  enc: 'A128CBC-HS256',
+  enc: CONTENT_ENCRYPTION_ALGORITHM,
   // 32 bytes deflated is at most 37; CBC pads that to 48. 64 leaves room for any sane encoder.
   maxCompressedBytes: 64,
   maxPlaintextBytes: KEY_LENGTH_IN_BYTES,
   overInflation: 'failed',
 };
 
-/** Wraps `passphrase` for `key`, header members in node-jose's order. */
-export function wrapPassphrase(key: RecipientKey, passphrase: Buffer): string {
-  const header = { zip: 'DEF', enc: EXPECT.enc, alg: wrapAlgorithmOf(key), kid: key.kid };
+/**
+ * Wraps `passphrase` for `key` with `alg` (by default the key's, see `wrapAlgorithmOf`), header
+ * members in node-jose's order, which 3.0 keeps.
+ */
+export function wrapPassphrase(key: RecipientKey, passphrase: Buffer, alg?: WrapAlgorithm): string {
+  const header = { zip: 'DEF', enc: EXPECT.enc, alg: wrapAlgorithmOf(key, alg), kid: key.kid };
   return encryptCompactJwe(key, EXPECT.enc, header, passphrase, true);
 }
 

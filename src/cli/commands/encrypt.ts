@@ -1,4 +1,5 @@
 /** `request-crypto encrypt`: encrypts a JSON payload for one key of a public set. @packageDocumentation */
+import { isWrapAlgorithm } from '../../core/algorithms';
 import { createRequestEncryptor, type BodyFormat } from '../../encryptor';
 import { InvalidArgumentError } from '../../errors';
 import { parseCommandLine, parseContext, required, UsageError } from '../args';
@@ -9,17 +10,21 @@ const OPTIONS = {
   kid: { type: 'string' },
   jwks: { type: 'string' },
   format: { type: 'string' },
+  'key-wrap': { type: 'string' },
   context: { type: 'string', multiple: true },
   compress: { type: 'boolean' },
 } as const;
 
 /** The `encrypt` command. */
 export const encrypt: Command = {
-  summary: ['encrypt  --jwks FILE --kid K [--format F] [--context k=v]... [--compress] [FILE|-]'],
-  help: `Usage: request-crypto encrypt --jwks FILE --kid K [--format legacy|jwe] [--context k=v]... [--compress] [FILE|-]
+  summary: ['encrypt  --jwks FILE --kid K [--format F] [--key-wrap A] [--context k=v]... [--compress] [FILE|-]'],
+  help: `Usage: request-crypto encrypt --jwks FILE --kid K [--format legacy|jwe] [--key-wrap RSA-OAEP|RSA-OAEP-256]
+                              [--context k=v]... [--compress] [FILE|-]
 
 Encrypts the JSON in FILE (or stdin) for key K and prints the body. --format defaults to legacy;
---context and --compress need --format jwe.`,
+--context and --compress need --format jwe. --key-wrap RSA-OAEP-256 wraps with SHA-256 whatever
+the key's alg (what @elastic/request-crypto 3.0 sends; a 2.x receiver cannot read it); by default
+the key's own alg is used (RSA-OAEP for a key without one).`,
   async run(args, io) {
     const { values, files } = parseCommandLine('encrypt', args, OPTIONS, 1);
     const kid = required(values.kid, '--kid');
@@ -28,6 +33,10 @@ Encrypts the JSON in FILE (or stdin) for key K and prints the body. --format def
     const context = parseContext(values.context);
     if (format === 'legacy' && (context !== undefined || values.compress === true)) {
       throw new UsageError('--context and --compress need --format jwe');
+    }
+    const keyWrapAlgorithm = values['key-wrap'];
+    if (keyWrapAlgorithm !== undefined && !isWrapAlgorithm(keyWrapAlgorithm)) {
+      throw new UsageError('--key-wrap must be RSA-OAEP or RSA-OAEP-256');
     }
     const encryptor = await createRequestEncryptor(readJwks(required(values.jwks, '--jwks')) as never);
     const text = await readInput(files, io, 'payload');
@@ -38,7 +47,10 @@ Encrypts the JSON in FILE (or stdin) for key K and prints the body. --format def
       // The input, not the command line, is wrong: a runtime failure (status 1).
       throw new InvalidArgumentError('the input is not JSON');
     }
-    const options = format === 'jwe' ? { format, compress: values.compress === true, ...(context ? { context } : {}) } : {};
+    const options = {
+      ...(keyWrapAlgorithm !== undefined ? { keyWrapAlgorithm } : {}),
+      ...(format === 'jwe' ? { format, compress: values.compress === true, ...(context ? { context } : {}) } : {}),
+    };
     io.stdout(`${await encryptor.encrypt(kid, payload, options)}\n`);
   },
 };

@@ -1,6 +1,7 @@
 /** `request-crypto keygen`: adds a new key to a private key set. @packageDocumentation */
 import { existsSync } from 'node:fs';
 
+import { isWrapAlgorithm, LEGACY_KEY_WRAP_ALGORITHM } from '../../core/algorithms';
 import { InvalidArgumentError } from '../../errors';
 import { ALLOWED_MODULI, createJWKManager } from '../../keys/jwk';
 import { parseCommandLine, required, UsageError } from '../args';
@@ -23,8 +24,8 @@ When FILE is a symbolic link, the file it points to is updated. Prints the new p
     const path = required(values.jwks, '--jwks');
     const bits = values.bits === undefined ? 2048 : Number(values.bits);
     if (!ALLOWED_MODULI.includes(bits)) throw new UsageError('--bits must be 2048, 3072 or 4096');
-    const alg = values.alg ?? 'RSA-OAEP';
-    if (alg !== 'RSA-OAEP' && alg !== 'RSA-OAEP-256') throw new UsageError('--alg must be RSA-OAEP or RSA-OAEP-256');
+    const alg = values.alg ?? LEGACY_KEY_WRAP_ALGORITHM;
+    if (!isWrapAlgorithm(alg)) throw new UsageError('--alg must be RSA-OAEP or RSA-OAEP-256');
     const existing = existsSync(path) ? readJwks(path) : undefined;
     const keys: unknown[] = Array.isArray(existing?.keys) ? existing.keys : [];
     // Keys that are not objects are left to the key-set checks, which name them.
