@@ -27,7 +27,9 @@ import type {
   JWKS as Root_JWKS,
   KeyDerivationBackend as Root_KeyDerivationBackend,
   KeyUse as Root_KeyUse,
+  KeyWrapInfo as Root_KeyWrapInfo,
   OnDecrypt as Root_OnDecrypt,
+  OnKeyWrap as Root_OnKeyWrap,
   PackedBody as Root_PackedBody,
   PayloadIssue as Root_PayloadIssue,
   PrivateJWK as Root_PrivateJWK,
@@ -38,6 +40,7 @@ import type {
   UnsignedJWK as Root_UnsignedJWK,
   UnwrapKey as Root_UnwrapKey,
   UnwrapKeyRequest as Root_UnwrapKeyRequest,
+  WrapAlgorithm as Root_WrapAlgorithm,
 } from 'request-crypto';
 import type {
   BodyContext as Receiver_BodyContext,
@@ -58,7 +61,9 @@ import type {
   JWKS as Receiver_JWKS,
   KeyDerivationBackend as Receiver_KeyDerivationBackend,
   KeyUse as Receiver_KeyUse,
+  KeyWrapInfo as Receiver_KeyWrapInfo,
   OnDecrypt as Receiver_OnDecrypt,
+  OnKeyWrap as Receiver_OnKeyWrap,
   PayloadIssue as Receiver_PayloadIssue,
   PrivateJWK as Receiver_PrivateJWK,
   PrivateJWKS as Receiver_PrivateJWKS,
@@ -67,6 +72,7 @@ import type {
   StandardSchemaV1 as Receiver_StandardSchemaV1,
   UnwrapKey as Receiver_UnwrapKey,
   UnwrapKeyRequest as Receiver_UnwrapKeyRequest,
+  WrapAlgorithm as Receiver_WrapAlgorithm,
 } from 'request-crypto/receiver';
 import type {
   BodyContext as Sender_BodyContext,
@@ -83,6 +89,7 @@ import type {
   PayloadIssue as Sender_PayloadIssue,
   PublicJWK as Sender_PublicJWK,
   PublicJWKS as Sender_PublicJWKS,
+  WrapAlgorithm as Sender_WrapAlgorithm,
 } from 'request-crypto/sender';
 import type {
   KmsKeyUnwrapperOptions as Kms_KmsKeyUnwrapperOptions,
