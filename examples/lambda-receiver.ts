@@ -17,6 +17,8 @@
  * - 202, empty body: the payload was decrypted and `onPayload` finished without throwing.
  * - 400 `{ "error": "<code>" }`: a bad body, whatever the reason (any `RequestCryptoError`, so
  *   codes added to the decryptor later are 400 too); 413 for `ERR_BODY_TOO_LARGE`.
+ * - 503 `{ "error": "<code>" }`: an `UnavailableError` (`ERR_KEY_SERVICE_UNAVAILABLE`: KMS did not
+ *   answer in time, was unreachable or throttled; `ERR_RECEIVER_BUSY`): retry later.
  * - 500 `{ "error": "ERR_RECEIVER_NOT_CONFIGURED" }`: the keys cannot be loaded (no key set, or
  *   KMS refused `GetPublicKey`); tried again on the next invocation.
  * - 500 `{ "error": "ERR_RECEIVER_FAILED" }`: `onPayload` threw something other than a
@@ -34,6 +36,7 @@ import {
   createRequestDecryptor,
   ERROR_CODES,
   RequestCryptoError,
+  UnavailableError,
   type DecryptedPayload,
   type DecryptEvent,
   type DecryptOptions,
@@ -193,9 +196,13 @@ const json = (statusCode: number, value: unknown): ProxyResult => ({
   body: JSON.stringify(value),
 });
 
-/** A bad body: 413 past the size limit, 400 for every other code, including ones added later. */
+/**
+ * A refused body: 503 when the receiver cannot serve it now (an `UnavailableError`: the key service
+ * is down or timed out, the receiver is busy; the sender should retry), 413 past the size limit,
+ * 400 for every other code, including ones added later.
+ */
 const refusal = (err: RequestCryptoError): ProxyResult =>
-  json(err.code === ERROR_CODES.BODY_TOO_LARGE ? 413 : 400, { error: err.code });
+  json(err instanceof UnavailableError ? 503 : err.code === ERROR_CODES.BODY_TOO_LARGE ? 413 : 400, { error: err.code });
 
 const isOutside = (keys: ReceiverKeys): keys is KeysOutsideTheProcess => typeof keys === 'object' && 'unwrapKey' in keys;
 
@@ -278,7 +285,7 @@ async function keysInKms(keyIdsJson: string): Promise<KeysOutsideTheProcess> {
     unwrapKey: createKmsKeyUnwrapper({
       client,
       keyIds,
-      // A KMS failure answers 400 ERR_DECRYPTION_FAILED like a forged body; the log says which.
+      // A KMS refusal answers 400 ERR_DECRYPTION_FAILED like a forged body, an outage 503; the log says which.
       onError: (err, { kid }) => console.error(`lambda-receiver: KMS Decrypt for kid ${kid} failed:`, (err as Error).name),
     }),
   };
