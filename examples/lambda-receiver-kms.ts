@@ -39,7 +39,7 @@ async function keysInKms(keyIdsJson: string): Promise<KeysOutsideTheProcess> {
     unwrapKey: createKmsKeyUnwrapper({
       client,
       keyIds,
-      // A KMS failure answers 400 ERR_DECRYPTION_FAILED like a forged body; the log says which.
+      // A KMS refusal answers 400 ERR_DECRYPTION_FAILED like a forged body, an outage 503; the log says which.
       onError: (err, { kid }) => console.error(`lambda-receiver: KMS Decrypt for kid ${kid} failed:`, (err as Error).name),
     }),
   };

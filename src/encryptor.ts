@@ -14,6 +14,7 @@ import {
 } from './errors';
 import { packBody } from './legacy/envelope';
 import { isContext, sealJweBody, type BodyContext } from './jwe/body';
+import { MAX_CONTEXT_PAIRS } from './jwe/compact';
 import { wrapPassphrase } from './legacy/key-envelope';
 import { loadKeyring, type Keyring } from './keys/keyset';
 import { sealPayloadWith } from './legacy/payload-cipher';
@@ -140,6 +141,10 @@ export async function createRequestEncryptor(
     }
     if (callOptions.context !== undefined && !isContext(callOptions.context)) {
       throw new InvalidArgumentError('invalid argument: context must be an object of strings');
+    }
+    // A receiver bounds a header's members, so a larger context would make a body no one accepts.
+    if (callOptions.context !== undefined && Object.keys(callOptions.context).length > MAX_CONTEXT_PAIRS) {
+      throw new InvalidArgumentError(`invalid argument: context may hold at most ${MAX_CONTEXT_PAIRS} pairs`);
     }
     const key = keyring.get(kid);
     if (key === undefined) throw new MissingKidError(kid);

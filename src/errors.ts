@@ -229,9 +229,16 @@ export class InvalidArgumentError extends RequestCryptoError {
  * that was refused.
  */
 export interface PayloadIssue {
-  /** The path of the refused value inside the payload: member names and array indexes. */
+  /**
+   * The path of the refused value inside the payload: array indexes, and member names where the
+   * schema declares them (a zod `shape`, a valibot `entries`); any other name is `'[key]'`, since
+   * a member name is the sender's text (an e-mail address, a token).
+   */
   readonly path: ReadonlyArray<PropertyKey>;
-  /** The validator's message, with the refused value taken out where the message quoted it. */
+  /**
+   * The validator's message, with the refused value, the member names and strings around it, and
+   * any quoted text other than a declared member name replaced by `[value]`.
+   */
   readonly message: string;
 }
 

@@ -29,7 +29,7 @@ import { createPublicKey } from 'node:crypto';
 import type * as KmsSdk from '@aws-sdk/client-kms';
 import type { EncryptionAlgorithmSpec, GetPublicKeyCommandOutput, KMSClient } from '@aws-sdk/client-kms';
 
-import { InvalidArgumentError } from './errors';
+import { InvalidArgumentError, KeyServiceUnavailableError } from './errors';
 import { kidMap, rsaPublicJwk, wrapAlgorithmOption } from './keys/custody';
 import { loadKmsSdk } from './keys/kms-sdk';
 import { isWrapAlgorithm, type WrapAlgorithm } from './keys/keyset';
@@ -45,6 +45,13 @@ export const KMS_ENCRYPTION_ALGORITHMS: Readonly<Record<WrapAlgorithm, Encryptio
   'RSA-OAEP-256': 'RSAES_OAEP_SHA_256',
 });
 
+/**
+ * Milliseconds a KMS call may take, every attempt of the client's retries included, unless told
+ * otherwise (`timeoutMs`): a KMS `Decrypt` answers in tens of milliseconds within a Region, and
+ * a body waiting longer is better answered as retryable than left pending.
+ */
+export const DEFAULT_KMS_TIMEOUT_MS = 5000;
+
 /** Options of {@link createKmsKeyUnwrapper}. */
 export interface KmsKeyUnwrapperOptions {
   /**
@@ -58,9 +65,16 @@ export interface KmsKeyUnwrapperOptions {
    */
   keyIds: Readonly<Record<string, string>>;
   /**
+   * The deadline of one body's `Decrypt`, in milliseconds, all of the client's attempts included
+   * (default {@link DEFAULT_KMS_TIMEOUT_MS}). It is passed to the SDK as the call's `abortSignal`,
+   * and the body settles by it even if the call does not.
+   */
+  timeoutMs?: number;
+  /**
    * Called with KMS's error whenever a `Decrypt` call fails (access denied, throttled past the
-   * client's retries, key disabled, invalid ciphertext…), for your logs. The decryptor itself
-   * reports every such body as `ERR_DECRYPTION_FAILED` and nothing more, like any forged body.
+   * client's retries, key disabled, invalid ciphertext, the deadline…), for your logs. The
+   * decryptor reports an outage (see {@link isKmsOutage}) as `ERR_KEY_SERVICE_UNAVAILABLE` and
+   * every other failure as `ERR_DECRYPTION_FAILED`, like any forged body.
    */
   onError?: (error: unknown, request: { kid: string; alg: WrapAlgorithm; keyId: string }) => void;
 }
@@ -77,6 +91,11 @@ export interface KmsPublicJwksOptions {
    * `RSA-OAEP-256`. Each KMS key must list the matching `EncryptionAlgorithms`.
    */
   alg?: WrapAlgorithm;
+  /**
+   * The deadline of each `GetPublicKey` call, in milliseconds, all of the client's attempts
+   * included (default {@link DEFAULT_KMS_TIMEOUT_MS}).
+   */
+  timeoutMs?: number;
 }
 
 /** The SDK's command classes, required on first use so that nothing else ever loads the SDK. */
@@ -89,6 +108,102 @@ function checkClient(client: unknown): KMSClient {
   return client as KMSClient;
 }
 
+function checkTimeout(timeoutMs: unknown): number {
+  if (timeoutMs === undefined) return DEFAULT_KMS_TIMEOUT_MS;
+  if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000) {
+    throw new InvalidArgumentError('invalid argument: timeoutMs must be an integer from 1 to 600000');
+  }
+  return timeoutMs;
+}
+
+// The KMS exceptions that say the service cannot answer now, whatever the ciphertext: throttled,
+// failing inside, or waiting on a custom key store. Every other KMS exception is a client fault
+// that may depend on the body (its algorithm, its ciphertext) and stays the forgery answer.
+const OUTAGE_NAMES = new Set([
+  'ThrottlingException',
+  'LimitExceededException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'KMSInternalException',
+  'DependencyTimeoutException',
+  'KeyUnavailableException',
+  'CustomKeyStoreInvalidStateException',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalFailure',
+  // The deadline, or a transport timeout (the SDK's `requestTimeout`).
+  'AbortError',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  // No credentials for the call (for example the instance metadata service did not answer).
+  'CredentialsProviderError',
+]);
+
+// Node's errors for a connection that could not be made or was lost.
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTDOWN',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+]);
+
+/**
+ * Whether an error of a KMS call says that KMS was not reachable or could not answer in time
+ * (an outage: `ERR_KEY_SERVICE_UNAVAILABLE`), rather than that it refused the request (the
+ * forgery answer, `ERR_DECRYPTION_FAILED`). Outages are: the deadline; network errors
+ * (`ECONNREFUSED`, `ECONNRESET`, `ETIMEDOUT`, `ENOTFOUND`…); throttling past the client's retries
+ * (`ThrottlingException` and its kin); a server fault (`$fault: 'server'` or HTTP 5xx, such as
+ * `KMSInternalException`, `DependencyTimeoutException`, `KeyUnavailableException`); no credentials.
+ * Anything else, `InvalidCiphertextException`, `IncorrectKeyException`, `InvalidKeyUsageException`,
+ * `AccessDeniedException`, `DisabledException`, `NotFoundException`, is a refusal.
+ */
+export function isKmsOutage(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { name, code, message, $fault, $metadata } = err as { name?: unknown; code?: unknown; message?: unknown; $fault?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  if (typeof name === 'string' && OUTAGE_NAMES.has(name)) return true;
+  if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+  if ($fault === 'server') return true;
+  const status = typeof $metadata === 'object' && $metadata !== null ? $metadata.httpStatusCode : undefined;
+  if (typeof status === 'number') return status >= 500 || status === 429;
+  // No answer came. The SDK's retry step rewraps an error it does not recognise as an Error (one
+  // from another realm, as under a test runner's sandbox) as "AWS SDK error wrapper for Error:
+  // connect ECONNREFUSED …", keeping only the text: the code is read from that text then.
+  return $fault === undefined && typeof message === 'string' && [...NETWORK_CODES].some((known) => message.includes(` ${known} `) || message.endsWith(` ${known}`));
+}
+
+/**
+ * Sends `command` with a deadline: the SDK gets an `abortSignal` that fires at `timeoutMs`, and the
+ * promise rejects with an `AbortError` then even if the client ignores the signal.
+ */
+async function sendWithin<T>(timeoutMs: number, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      const err = Object.assign(new Error(`KMS did not answer within ${timeoutMs} ms`), { name: 'AbortError' });
+      controller.abort(err);
+      reject(err);
+    }, timeoutMs);
+  });
+  try {
+    const sent = send(controller.signal);
+    // A rejection that loses the race is still handled: it must not become an unhandled rejection.
+    sent.catch(() => undefined);
+    return await Promise.race([sent, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * An `unwrapKey` for `createRequestDecryptor` that asks AWS KMS to decrypt each body's wrapped
  * key: one `Decrypt` call per body, with `KeyId` from `keyIds[kid]` and the `EncryptionAlgorithm`
@@ -97,7 +212,10 @@ function checkClient(client: unknown): KMSClient {
  *
  * Throws `InvalidArgumentError` for bad options or when `@aws-sdk/client-kms` is not installed.
  * The function it returns rejects for a kid not in `keyIds` and whenever KMS refuses; the
- * decryptor turns every rejection into `ERR_DECRYPTION_FAILED`, with nothing of KMS's message.
+ * decryptor turns every such rejection into `ERR_DECRYPTION_FAILED`, with nothing of KMS's
+ * message. A call that outlives `timeoutMs`, cannot reach KMS or is throttled past the client's
+ * retries ({@link isKmsOutage}) rejects with `KeyServiceUnavailableError`
+ * (`ERR_KEY_SERVICE_UNAVAILABLE`, retryable), which the decryptor passes on.
  */
 export function createKmsKeyUnwrapper(options: KmsKeyUnwrapperOptions): UnwrapKey {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('invalid argument: options must be an object');
@@ -105,6 +223,7 @@ export function createKmsKeyUnwrapper(options: KmsKeyUnwrapperOptions): UnwrapKe
   const keyIds = kidMap('keyIds', options.keyIds);
   const { onError } = options;
   if (onError !== undefined && typeof onError !== 'function') throw new InvalidArgumentError('invalid argument: onError must be a function');
+  const timeoutMs = checkTimeout(options.timeoutMs);
   const { DecryptCommand } = sdk();
 
   return async ({ kid, alg, encryptedKey }: UnwrapKeyRequest): Promise<Uint8Array> => {
@@ -115,11 +234,12 @@ export function createKmsKeyUnwrapper(options: KmsKeyUnwrapperOptions): UnwrapKe
     const algorithm = KMS_ENCRYPTION_ALGORITHMS[alg];
     let plaintext: Uint8Array | undefined;
     try {
-      ({ Plaintext: plaintext } = await client.send(
-        new DecryptCommand({ KeyId: keyId, CiphertextBlob: encryptedKey, EncryptionAlgorithm: algorithm }),
-      ));
+      const command = new DecryptCommand({ KeyId: keyId, CiphertextBlob: encryptedKey, EncryptionAlgorithm: algorithm });
+      ({ Plaintext: plaintext } = await sendWithin(timeoutMs, (abortSignal) => client.send(command, { abortSignal })));
     } catch (err) {
       onError?.(err, { kid, alg, keyId });
+      // A refusal is thrown as KMS gave it, so that it becomes the forgery answer: an outage is not one.
+      if (isKmsOutage(err)) throw new KeyServiceUnavailableError();
       throw err;
     }
     if (!(plaintext instanceof Uint8Array)) throw new InvalidArgumentError('KMS returned no plaintext');
@@ -159,17 +279,27 @@ function publicJwkOf(kid: string, keyId: string, alg: WrapAlgorithm, out: GetPub
  *
  * Rejects with `InvalidArgumentError` for bad options, a missing `@aws-sdk/client-kms`, or a KMS
  * key that cannot serve: key usage other than `ENCRYPT_DECRYPT`, not RSA, or without the
- * encryption algorithm that `alg` needs. A failed `GetPublicKey` call rejects with the SDK's own
- * error (its `name` says why: `AccessDeniedException`, `NotFoundException`…).
+ * encryption algorithm that `alg` needs. A `GetPublicKey` call that outlives `timeoutMs`, cannot
+ * reach KMS or is throttled past the client's retries rejects with `KeyServiceUnavailableError`;
+ * any other failed call rejects with the SDK's own error (its `name` says why:
+ * `AccessDeniedException`, `NotFoundException`…).
  */
 export async function kmsPublicJWKS(options: KmsPublicJwksOptions): Promise<PublicJWKS> {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('invalid argument: options must be an object');
   const client = checkClient(options.client);
   const keyIds = kidMap('keyIds', options.keyIds);
   const alg = wrapAlgorithmOption(options.alg);
+  const timeoutMs = checkTimeout(options.timeoutMs);
   const { GetPublicKeyCommand } = sdk();
-  const keys = await Promise.all(
-    [...keyIds].map(async ([kid, keyId]) => publicJwkOf(kid, keyId, alg, await client.send(new GetPublicKeyCommand({ KeyId: keyId })))),
-  );
+  const getPublicKey = async (keyId: string): Promise<GetPublicKeyCommandOutput> => {
+    const command = new GetPublicKeyCommand({ KeyId: keyId });
+    try {
+      return await sendWithin(timeoutMs, (abortSignal) => client.send(command, { abortSignal }));
+    } catch (err) {
+      if (isKmsOutage(err)) throw new KeyServiceUnavailableError();
+      throw err;
+    }
+  };
+  const keys = await Promise.all([...keyIds].map(async ([kid, keyId]) => publicJwkOf(kid, keyId, alg, await getPublicKey(keyId))));
   return { keys };
 }

@@ -21,13 +21,15 @@
  *
  * @packageDocumentation
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 
 import type * as Pkcs11js from 'pkcs11js';
 
-import { InvalidArgumentError } from './errors';
+import { InvalidArgumentError, KeyServiceUnavailableError } from './errors';
 import { isMissingModule, kidMap, missingPeer, rsaPublicJwk, wrapAlgorithmOption } from './keys/custody';
 import { isWrapAlgorithm, type WrapAlgorithm } from './keys/keyset';
+import { TOKEN_PROCESS_SCRIPT, type TokenProcessJob, type TokenProcessMessage, type TokenProcessStart } from './keys/pkcs11-process';
 import type { UnwrapKey, UnwrapKeyRequest } from './keys/unwrap';
 import type { PublicJWKS } from './types';
 
@@ -39,6 +41,11 @@ type Handle = Buffer;
 
 /** Sessions a {@link createPkcs11KeyUnwrapper} opens unless told otherwise. */
 export const DEFAULT_PKCS11_SESSIONS = 4;
+/**
+ * Milliseconds one body's unwrap may take unless told otherwise (`timeoutMs`): an HSM answers an
+ * RSA decryption in milliseconds; a body waiting longer is better answered as retryable.
+ */
+export const DEFAULT_PKCS11_TIMEOUT_MS = 5000;
 
 /** Where a token and its keys are. */
 export interface Pkcs11TokenOptions {
@@ -65,8 +72,22 @@ export interface Pkcs11KeyUnwrapperOptions extends Pkcs11TokenOptions {
    */
   sessions?: number;
   /**
-   * Called with the token's error whenever an unwrap fails, for your logs. The decryptor itself
-   * reports every such body as `ERR_DECRYPTION_FAILED` and nothing more, like any forged body.
+   * The deadline of one body's unwrap, in milliseconds, waiting for a free session included
+   * (default {@link DEFAULT_PKCS11_TIMEOUT_MS}). A body the token has not answered by then is
+   * `ERR_KEY_SERVICE_UNAVAILABLE`; `close()` waits at most this long for the token too.
+   */
+  timeoutMs?: number;
+  /**
+   * Path of the pkcs11js module the token process loads (default: `pkcs11js`, as this package
+   * resolves it), for a bundle that ships pkcs11js beside it, a patched build, or a wrapper that
+   * logs or meters the calls. It must export what pkcs11js does.
+   */
+  pkcs11Module?: string;
+  /**
+   * Called with the token's error whenever an unwrap fails, for your logs. The decryptor reports
+   * a refusal of the ciphertext (`CKR_ENCRYPTED_DATA_INVALID`…) as `ERR_DECRYPTION_FAILED`, like
+   * any forged body, and an outage (the deadline, a session or device failure after one retry)
+   * as `ERR_KEY_SERVICE_UNAVAILABLE`.
    */
   onError?: (error: unknown, request: { kid: string; alg: WrapAlgorithm; keyLabel: string }) => void;
 }
@@ -88,8 +109,9 @@ export interface Pkcs11PublicJwksOptions extends Pkcs11TokenOptions {
 /** An {@link UnwrapKey} on a PKCS#11 token, with the sessions it holds. */
 export interface Pkcs11KeyUnwrapper extends UnwrapKey {
   /**
-   * Lets the bodies being unwrapped finish, then closes the sessions (and finalises the library
-   * when nothing else of this package uses it). Later calls reject.
+   * Lets the bodies being unwrapped finish (each within its deadline), then closes the sessions
+   * and ends the token process, killing it if it has not ended within `timeoutMs`. Later calls
+   * reject.
    */
   close(): Promise<void>;
 }
@@ -109,8 +131,21 @@ function pkcs11js(): Pkcs11Module {
   return loaded;
 }
 
-/** `CKZ_DATA_SPECIFIED`: the OAEP label is given (empty, as JWE's). pkcs11js has no constant for it. */
-const CKZ_DATA_SPECIFIED = 0x00000001;
+/** The module `pkcs11Module` names. */
+function loadPkcs11Module(path: string): Pkcs11Module {
+  try {
+    // A path known only at run time, as the option names it.
+    return require(path) as Pkcs11Module;
+  } catch {
+    throw new InvalidArgumentError(`PKCS#11: the module ${path} could not be loaded`);
+  }
+}
+
+/** The path of pkcs11js as this package resolves it, for the token process to load. */
+function pkcs11jsPath(): string {
+  pkcs11js(); // the same message when it is not installed
+  return require.resolve('pkcs11js');
+}
 
 /** A loaded PKCS#11 library, shared by every user in this process. */
 interface Library {
@@ -141,8 +176,7 @@ function codeOf(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-function openLibrary(path: string): Library {
-  const js = pkcs11js();
+function openLibrary(path: string, js: Pkcs11Module = pkcs11js()): Library {
   let real: string;
   try {
     real = realpathSync(path);
@@ -289,34 +323,6 @@ function findPrivateKey(library: Library, session: Handle, kid: string, label: s
   return { label, handle, modulusBytes: first < 0 ? 0 : modulus.length - first };
 }
 
-/**
- * The CKR codes after which a new session (and login) may succeed where the old one failed: the
- * token dropped the session or the login, or a failed operation was left active in it.
- */
-function sessionLostCodes(js: Pkcs11Module): Set<number> {
-  return new Set([
-    js.CKR_OPERATION_ACTIVE,
-    js.CKR_SESSION_HANDLE_INVALID,
-    js.CKR_SESSION_CLOSED,
-    js.CKR_USER_NOT_LOGGED_IN,
-    js.CKR_DEVICE_REMOVED,
-    js.CKR_TOKEN_NOT_PRESENT,
-    js.CKR_KEY_HANDLE_INVALID,
-    js.CKR_OBJECT_HANDLE_INVALID,
-  ]);
-}
-
-function oaepMechanism(js: Pkcs11Module, alg: WrapAlgorithm): Pkcs11js.Mechanism {
-  const sha256 = alg === 'RSA-OAEP-256';
-  const parameter: Pkcs11js.RsaOAEP = {
-    type: js.CK_PARAMS_RSA_OAEP,
-    hashAlg: sha256 ? js.CKM_SHA256 : js.CKM_SHA_1,
-    mgf: sha256 ? js.CKG_MGF1_SHA256 : js.CKG_MGF1_SHA1,
-    source: CKZ_DATA_SPECIFIED,
-  };
-  return { mechanism: js.CKM_RSA_PKCS_OAEP, parameter };
-}
-
 function checkTokenOptions(options: unknown): asserts options is Pkcs11TokenOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('invalid argument: options must be an object');
   const { library, tokenLabel } = options as Record<string, unknown>;
@@ -331,20 +337,34 @@ function checkPin(pin: unknown): string {
 
 // --- The unwrapper ------------------------------------------------------------------------------
 
+/** The processes of open unwrappers: killed if this process exits before they end. */
+const tokenProcesses = new Set<ChildProcess>();
+let exitHookSet = false;
+function killOnExit(child: ChildProcess): void {
+  tokenProcesses.add(child);
+  if (exitHookSet) return;
+  exitHookSet = true;
+  // 'exit' listeners run synchronously as the process ends: a kill is all there is time for.
+  process.on('exit', () => {
+    for (const process of tokenProcesses) process.kill('SIGKILL');
+  });
+}
+
 /**
  * An `unwrapKey` for `createRequestDecryptor` that has a PKCS#11 token decrypt each body's
  * wrapped key with `CKM_RSA_PKCS_OAEP` (hash and MGF1 matching the body's `alg`), using the RSA
  * private key whose `CKA_LABEL` is `keyLabels[kid]`. The private key never leaves the token.
  *
- * It loads the library (`C_Initialize` once per process), finds the token by label, opens
- * `sessions` sessions, logs in as `CKU_USER` and finds every key, all before it returns: a wrong
- * path, label, PIN or key throws `InvalidArgumentError` here, never per body. Each session runs one
- * operation at a time; the decryption itself runs off the main thread.
+ * Before it returns it loads the library, finds the token by label, logs in as `CKU_USER` and
+ * finds every key: a wrong path, label, PIN or key throws `InvalidArgumentError` here, never per
+ * body. Then the sessions (`sessions` of them, one operation at a time each), the login and every
+ * decryption move to a child process of their own, so a slow or stalled token holds no thread of
+ * this process: not libuv's pool, not the event loop, not its exit.
  *
- * The function it returns rejects for a kid not in `keyLabels` and whenever the token refuses; the
- * decryptor turns every rejection into `ERR_DECRYPTION_FAILED`. If the token drops a session
- * (restarted HSM), the body is tried once more on a new, logged-in session. Call `close()` on
- * shutdown.
+ * The function it returns rejects for a kid not in `keyLabels` and whenever the token refuses the
+ * ciphertext; the decryptor turns those into `ERR_DECRYPTION_FAILED`. A body not answered within
+ * `timeoutMs`, or failing for its session or the device after one more try on a new, logged-in
+ * session (a restarted HSM), rejects with `KeyServiceUnavailableError`. Call `close()` on shutdown.
  */
 export function createPkcs11KeyUnwrapper(options: Pkcs11KeyUnwrapperOptions): Pkcs11KeyUnwrapper {
   checkTokenOptions(options);
@@ -354,55 +374,89 @@ export function createPkcs11KeyUnwrapper(options: Pkcs11KeyUnwrapperOptions): Pk
   const size = options.sessions ?? DEFAULT_PKCS11_SESSIONS;
   if (!Number.isInteger(size) || size < 1 || size > 64) throw new InvalidArgumentError('invalid argument: sessions must be an integer from 1 to 64');
   if (onError !== undefined && typeof onError !== 'function') throw new InvalidArgumentError('invalid argument: onError must be a function');
+  const timeoutMs = options.timeoutMs ?? DEFAULT_PKCS11_TIMEOUT_MS;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000) {
+    throw new InvalidArgumentError('invalid argument: timeoutMs must be an integer from 1 to 600000');
+  }
+  const given = options.pkcs11Module;
+  if (given !== undefined && (typeof given !== 'string' || given.length === 0)) throw new InvalidArgumentError('invalid argument: pkcs11Module must be a path');
+  const modulePath = given ?? pkcs11jsPath();
 
-  const library = openLibrary(options.library);
-  const { js, pkcs11 } = library;
-  const lost = sessionLostCodes(js);
-  const sessions: Array<Handle | undefined> = [];
+  // Everything a body needs is checked here, once, in this process: the errors are thrown now.
+  const library = openLibrary(options.library, given === undefined ? undefined : loadPkcs11Module(given));
   const keys = new Map<string, TokenKey>();
+  let session: Handle | undefined;
   try {
-    for (let i = 0; i < size; i += 1) sessions.push(openSession(library, tokenLabel, pin));
-    for (const [kid, label] of labels) keys.set(kid, findPrivateKey(library, sessions[0]!, kid, label));
-  } catch (err) {
-    for (const session of sessions) if (session !== undefined) closeSession(library, session);
+    session = openSession(library, tokenLabel, pin);
+    for (const [kid, label] of labels) keys.set(kid, findPrivateKey(library, session, kid, label));
+  } finally {
+    if (session !== undefined) closeSession(library, session);
     releaseLibrary(library);
-    throw err;
   }
 
-  /** Replaces session `index` by a new one, logged in, and finds the keys again from it. */
-  function reopen(index: number): Handle {
-    const old = sessions[index];
-    sessions[index] = undefined;
-    if (old !== undefined) closeSession(library, old);
-    const session = openSession(library, tokenLabel, pin);
-    sessions[index] = session;
-    for (const [kid, key] of keys) key.handle = findPrivateKey(library, session, kid, key.label).handle;
-    return session;
+  const start: TokenProcessStart = { type: 'start', library: library.path, tokenLabel, pin, keyLabels: [...labels], sessions: size };
+  interface Pending {
+    readonly resolve: (key: Uint8Array) => void;
+    readonly reject: (err: unknown) => void;
+    readonly timer: NodeJS.Timeout;
+    readonly request: { kid: string; alg: WrapAlgorithm; keyLabel: string };
   }
-
-  // Sessions are handed out one operation at a time; a caller without one waits in line.
-  const idle = sessions.map((_, index) => index);
-  const waiting: Array<(index: number) => void> = [];
-  let busy = 0;
+  const pending = new Map<number, Pending>();
+  let child: ChildProcess | undefined;
+  let nextId = 0;
   let closing: Promise<void> | undefined;
-  let closed: () => void = () => undefined;
+  let drained: () => void = () => undefined;
 
-  function release(index: number): void {
-    busy -= 1;
-    const next = waiting.shift();
-    if (next !== undefined) {
-      busy += 1;
-      next(index);
-      return;
+  function settle(id: number, outcome: { key: Uint8Array } | { error: unknown; unavailable: boolean }): void {
+    const job = pending.get(id);
+    if (job === undefined) return; // answered already, by its deadline
+    pending.delete(id);
+    clearTimeout(job.timer);
+    if ('key' in outcome) {
+      job.resolve(outcome.key);
+    } else {
+      onError?.(outcome.error, job.request);
+      job.reject(outcome.unavailable ? new KeyServiceUnavailableError() : outcome.error);
     }
-    idle.push(index);
-    if (closing !== undefined && busy === 0) closed();
+    if (pending.size === 0) drained();
   }
 
-  async function decryptOn(session: Handle, key: TokenKey, alg: WrapAlgorithm, encryptedKey: Uint8Array): Promise<Uint8Array> {
-    pkcs11.C_DecryptInit(session, oaepMechanism(js, alg), key.handle);
-    const input = Buffer.from(encryptedKey.buffer, encryptedKey.byteOffset, encryptedKey.byteLength);
-    return pkcs11.C_DecryptAsync(session, input, Buffer.alloc(key.modulusBytes));
+  function failAll(why: string): void {
+    for (const id of [...pending.keys()]) settle(id, { error: new Error(why), unavailable: true });
+  }
+
+  /** The token process, started (again, after it ended) when a body needs it. */
+  function tokenProcess(): ChildProcess {
+    if (child !== undefined) return child;
+    const started = spawn(process.execPath, ['-e', TOKEN_PROCESS_SCRIPT, modulePath], {
+      // Its own thread pool: as many threads as sessions, so every session can be in a call at once.
+      env: { ...process.env, UV_THREADPOOL_SIZE: String(size) },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      serialization: 'json',
+    });
+    child = started;
+    killOnExit(started);
+    started.on('message', (message: TokenProcessMessage) => {
+      if (message.type === 'result') {
+        if ('key' in message) settle(message.id, { key: Buffer.from(message.key, 'base64') });
+        else settle(message.id, { error: new Error(message.ckr ?? 'the token refused'), unavailable: message.outage });
+      } else if (message.type === 'failed') {
+        failAll(`the token process could not open its sessions${message.ckr === undefined ? '' : ` (${message.ckr})`}`);
+      }
+    });
+    const ended = (): void => {
+      tokenProcesses.delete(started);
+      if (child === started) child = undefined;
+      failAll('the token process ended');
+    };
+    started.on('exit', ended);
+    started.on('error', ended);
+    started.send(start);
+    // Neither the process nor its channel keeps this one alive (each body's deadline timer does).
+    // After the listeners: adding a 'message' listener refs the channel again.
+    started.unref();
+    started.channel?.unref();
+    return started;
   }
 
   const unwrap = async ({ kid, alg, encryptedKey }: UnwrapKeyRequest): Promise<Uint8Array> => {
@@ -414,42 +468,50 @@ export function createPkcs11KeyUnwrapper(options: Pkcs11KeyUnwrapperOptions): Pk
     if (!(encryptedKey instanceof Uint8Array) || encryptedKey.length !== key.modulusBytes) {
       throw new InvalidArgumentError('the wrapped key is not as long as the modulus');
     }
-    let index: number;
-    const free = idle.pop();
-    if (free === undefined) {
-      index = await new Promise<number>((resolve) => waiting.push(resolve));
-    } else {
-      busy += 1;
-      index = free;
-    }
-    try {
-      const session = sessions[index] ?? reopen(index);
+    nextId += 1;
+    const id = nextId;
+    const job: TokenProcessJob = {
+      type: 'decrypt',
+      id,
+      kid,
+      alg,
+      key: Buffer.from(encryptedKey.buffer, encryptedKey.byteOffset, encryptedKey.byteLength).toString('base64'),
+      deadline: Date.now() + timeoutMs,
+    };
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const late = Object.assign(new Error(`the token did not answer within ${timeoutMs} ms`), { name: 'TimeoutError' });
+        settle(id, { error: late, unavailable: true });
+      }, timeoutMs);
+      pending.set(id, { resolve, reject, timer, request: { kid, alg, keyLabel: key.label } });
       try {
-        return await decryptOn(session, key, alg, encryptedKey);
+        tokenProcess().send(job);
       } catch (err) {
-        const code = codeOf(err);
-        if (code === undefined || !lost.has(code)) throw err;
-        return await decryptOn(reopen(index), key, alg, encryptedKey);
+        settle(id, { error: err, unavailable: true });
       }
-    } catch (err) {
-      onError?.(err, { kid, alg, keyLabel: key.label });
-      throw err;
-    } finally {
-      release(index);
-    }
+    });
   };
 
   return Object.assign(unwrap, {
     close(): Promise<void> {
-      closing ??= new Promise<void>((resolve) => {
-        closed = () => {
-          for (const session of sessions) if (session !== undefined) closeSession(library, session);
-          sessions.length = 0;
-          releaseLibrary(library);
-          resolve();
-        };
-        if (busy === 0) closed();
-      });
+      closing ??= (async () => {
+        if (pending.size > 0) await new Promise<void>((resolve) => (drained = resolve));
+        const last = child;
+        if (last === undefined) return;
+        await new Promise<void>((resolve) => {
+          // Past timeoutMs it is killed; its 'exit' follows at once.
+          const timer = setTimeout(() => last.kill('SIGKILL'), timeoutMs);
+          last.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          try {
+            last.send({ type: 'close' });
+          } catch {
+            last.kill('SIGKILL');
+          }
+        });
+      })();
       return closing;
     },
   });

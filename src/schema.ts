@@ -82,6 +82,12 @@ const MAX_PATH_KEY_LENGTH = 128;
 const MAX_MESSAGE_LENGTH = 512;
 /** What replaces a refused value quoted in a message. */
 export const REDACTED_VALUE = '[value]';
+/** What replaces, in a path, a member name the schema does not declare (the name is the sender's text). */
+export const REDACTED_KEY = '[key]';
+/** Most schema nodes read to find its declared member names: a schema is code, but may be large. */
+const MAX_SCHEMA_NODES = 20_000;
+/** Most members of the refused value (and of its parent) whose names and strings are taken out of a message. */
+const MAX_NEARBY_MEMBERS = 1000;
 
 /** True when `schema` has the shape of a Standard Schema v1 validator (checked before any use). */
 export function isStandardSchema(schema: unknown): schema is StandardSchemaV1 {
@@ -117,29 +123,116 @@ export async function validatePayload<S extends StandardSchemaV1>(
   const { issues } = result as { issues?: unknown };
   // The spec: a result with `issues` defined is a refusal, whatever else it holds.
   if (issues !== undefined) {
-    throw new PayloadInvalidError(Array.isArray(issues) ? cleanIssues(issues, payload) : []);
+    throw new PayloadInvalidError(Array.isArray(issues) ? cleanIssues(issues, payload, declaredNames(schema)) : []);
   }
   return (result as { value: StandardSchemaV1.InferOutput<S> }).value;
 }
 
+// The member names a schema declares, found once per schema.
+const declaredCache = new WeakMap<object, ReadonlySet<string>>();
+
+/**
+ * The member names `schema` declares: the keys of every `shape` (zod) or `entries` (valibot)
+ * object reachable from it through plain properties (never calling a function). A name found here
+ * is the schema's text, not the sender's, so a path may show it.
+ */
+function declaredNames(schema: object): ReadonlySet<string> {
+  const known = declaredCache.get(schema);
+  if (known !== undefined) return known;
+  const names = new Set<string>();
+  const seen = new Set<object>();
+  const queue: object[] = [schema];
+  while (queue.length > 0 && seen.size < MAX_SCHEMA_NODES) {
+    const node = queue.pop()!;
+    if (seen.has(node)) continue;
+    seen.add(node);
+    let members: string[];
+    try {
+      members = Object.keys(node);
+    } catch {
+      continue;
+    }
+    for (const member of members) {
+      let value: unknown;
+      try {
+        value = (node as Record<string, unknown>)[member];
+      } catch {
+        continue;
+      }
+      if (typeof value !== 'object' || value === null) continue;
+      if ((member === 'shape' || member === 'entries') && !Array.isArray(value)) {
+        for (const name of Object.keys(value)) names.add(name);
+      }
+      queue.push(value);
+    }
+  }
+  declaredCache.set(schema, names);
+  return names;
+}
+
 /**
  * The paths and messages of a validator's issues, and nothing else it attached: valibot, for one,
- * puts the refused value and the whole input on every issue and path segment.
+ * puts the refused value and the whole input on every issue and path segment. A member name is
+ * the sender's text as much as a value is (an e-mail address, a token), so a path keeps only the
+ * names the schema declares, and {@link REDACTED_KEY} for any other.
  */
-function cleanIssues(issues: readonly unknown[], payload: unknown): PayloadIssue[] {
+function cleanIssues(issues: readonly unknown[], payload: unknown, declared: ReadonlySet<string>): PayloadIssue[] {
   return issues.slice(0, MAX_PAYLOAD_ISSUES).map((issue) => {
     const record = typeof issue === 'object' && issue !== null ? (issue as Record<string, unknown>) : {};
     const rawPath = Array.isArray(record.path) ? (record.path as unknown[]) : [];
     const keys = pathKeys(rawPath);
     // Validators may quote the refused value in their messages (valibot: `received "…"`), so each
     // form in which it may be known is taken out: the value at the path in the payload, and the
-    // value the validator itself reports (after its transforms).
-    const refused = [valueAt(payload, keys), record.input, segmentValue(rawPath[rawPath.length - 1])];
-    const message = redact(typeof record.message === 'string' ? record.message : '', refused);
+    // value the validator itself reports (after its transforms). So are the member names and
+    // strings at and around the path (zod names unrecognized members: `Unrecognized key: "…"`),
+    // the names zod lists in `keys`, and the path's own names.
+    const at = valueAt(payload, keys);
+    const refused = [
+      at,
+      record.input,
+      segmentValue(rawPath[rawPath.length - 1]),
+      ...(Array.isArray(record.keys) ? (record.keys as unknown[]) : []).slice(0, MAX_NEARBY_MEMBERS),
+      ...keys,
+      ...nearby(at),
+      ...nearby(keys.length > 0 ? valueAt(payload, keys.slice(0, -1)) : undefined),
+    ];
+    // A declared name is the schema's text: the message may keep it ("unknown kid" for member `kid`).
+    const secret = refused.filter((value) => typeof value !== 'string' || !declared.has(value));
+    const message = redactQuoted(redact(typeof record.message === 'string' ? record.message : '', secret), declared);
     return Object.freeze({
-      path: Object.freeze(keys.slice(0, MAX_PATH_SEGMENTS).map(boundKey)),
+      path: Object.freeze(keys.slice(0, MAX_PATH_SEGMENTS).map((key) => pathKey(key, declared))),
       message: message.length > MAX_MESSAGE_LENGTH ? `${message.slice(0, MAX_MESSAGE_LENGTH)}…` : message,
     });
+  });
+}
+
+/** The member names and string values directly inside `value` (an object or array), a bounded number. */
+function nearby(value: unknown): unknown[] {
+  if (typeof value !== 'object' || value === null) return [];
+  const found: unknown[] = [];
+  for (const [name, member] of Object.entries(value).slice(0, MAX_NEARBY_MEMBERS)) {
+    found.push(name);
+    if (typeof member === 'string') found.push(member);
+  }
+  return found;
+}
+
+/** A path segment as kept: an index or a declared name as it is, any other name redacted. */
+function pathKey(key: PropertyKey, declared: ReadonlySet<string>): PropertyKey {
+  if (typeof key === 'number') return key;
+  if (typeof key === 'string' && declared.has(key)) return boundKey(key);
+  return REDACTED_KEY;
+}
+
+/**
+ * `message` with every quoted text ("…", '…', `…`) replaced by {@link REDACTED_VALUE}, unless it is
+ * a member name the schema declares or already a redaction: a validator of any kind may quote the
+ * payload's text anywhere in its message.
+ */
+function redactQuoted(message: string, declared: ReadonlySet<string>): string {
+  return message.replace(/"[^"]*"|'[^']*'|`[^`]*`/g, (quoted) => {
+    const inner = quoted.slice(1, -1);
+    return declared.has(inner) || inner === REDACTED_VALUE ? quoted : REDACTED_VALUE;
   });
 }
 

@@ -2,10 +2,11 @@
 // that holds the private keys: the decryptor gets a public set and an unwrapKey, never a private key.
 import { execFileSync } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 
 import { createRequestDecryptor, createRequestEncryptor, ERROR_CODES, packBody, unpackBody, type PublicJWKS } from '../src';
-import { createKmsKeyUnwrapper, kmsPublicJWKS } from '../src/kms';
+import { createKmsKeyUnwrapper, DEFAULT_KMS_TIMEOUT_MS, kmsPublicJWKS } from '../src/kms';
 import type * as KmsEntry from '../src/kms';
 import { FakeKms, type FakeKmsKey } from './fake-kms';
 import { makeKeySets, rejectionOf } from './helpers';
@@ -162,14 +163,15 @@ describe('createKmsKeyUnwrapper', () => {
   it.each([
     ['AccessDeniedException'],
     ['InvalidCiphertextException'],
+    ['IncorrectKeyException'],
+    ['InvalidKeyUsageException'],
     ['KMSInvalidStateException'],
     ['DisabledException'],
     ['NotFoundException'],
-    ['KMSInternalException'],
   ])('turns a KMS %s into ERR_DECRYPTION_FAILED with nothing of the KMS message', async (type) => {
     const { decryptor, encryptor } = await kmsReceiver();
     const body = await encryptor.encrypt('kibana1', 1);
-    kms.failures.push({ status: type === 'KMSInternalException' ? 500 : 400, type, message: `marker-from-kms for ${sha1Key.arn}` });
+    kms.failures.push({ status: 400, type, message: `marker-from-kms for ${sha1Key.arn}` });
     const err = await rejectionOf(decryptor.decrypt(body));
     expect(err.code).toBe(ERROR_CODES.DECRYPTION_FAILED);
     expect(err.message).toBe('decryption failed');
@@ -199,12 +201,25 @@ describe('createKmsKeyUnwrapper', () => {
     expect(kms.callsOf('Decrypt')).toHaveLength(3);
   }, 30_000);
 
-  it('retries nothing itself: throttled past the client\'s attempts, the body is ERR_DECRYPTION_FAILED', async () => {
+  it('retries nothing itself: throttled past the client\'s attempts, the body is ERR_KEY_SERVICE_UNAVAILABLE, retryable', async () => {
     const { decryptor, encryptor } = await kmsReceiver('RSA-OAEP', { maxAttempts: 1 });
     const body = await encryptor.encrypt('kibana1', 1);
-    kms.failures.push({ status: 400, type: 'ThrottlingException', message: 'Rate exceeded' });
-    expect((await rejectionOf(decryptor.decrypt(body))).code).toBe(ERROR_CODES.DECRYPTION_FAILED);
+    kms.failures.push({ status: 400, type: 'ThrottlingException', message: 'Rate exceeded marker-from-kms' });
+    const err = await rejectionOf(decryptor.decrypt(body));
+    expect([err.code, (err as { retryable?: unknown }).retryable]).toEqual([ERROR_CODES.KEY_SERVICE_UNAVAILABLE, true]);
+    expect(`${String(err)} ${err.stack ?? ''}`).not.toMatch(/marker-from-kms|Exception/);
     expect(kms.callsOf('Decrypt')).toHaveLength(1);
+  });
+
+  it.each([
+    ['KMSInternalException', 500],
+    ['DependencyTimeoutException', 503],
+    ['KeyUnavailableException', 500],
+  ])('turns a KMS %s (a server fault) into ERR_KEY_SERVICE_UNAVAILABLE', async (type, status) => {
+    const { decryptor, encryptor } = await kmsReceiver();
+    const body = await encryptor.encrypt('kibana1', 1);
+    kms.failures.push({ status, type, message: 'marker-from-kms' });
+    expect((await rejectionOf(decryptor.decrypt(body))).code).toBe(ERROR_CODES.KEY_SERVICE_UNAVAILABLE);
   });
 
   it('never calls KMS for a malformed body, a body over a limit or a body for an unknown kid', async () => {
@@ -264,6 +279,107 @@ describe('createKmsKeyUnwrapper', () => {
   ])('refuses %s with ERR_INVALID_ARGUMENT', (_name, options) => {
     const withClient = options && 'client' in options && options.client === 'client' ? { ...options, client: kms.client() } : options;
     expect(() => createKmsKeyUnwrapper(withClient as never)).toThrow(expect.objectContaining({ code: ERROR_CODES.INVALID_ARGUMENT }));
+  });
+});
+
+describe('deadlines', () => {
+  /** A TCP server on 127.0.0.1 that accepts every connection and never answers: a blackholed endpoint. */
+  let silent: Server;
+  let silentEndpoint: string;
+  const sockets = new Set<Socket>();
+  beforeAll(async () => {
+    silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const address = silent.address();
+    silentEndpoint = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  /** What `promise` settled to, or 'pending' if it had not after `ms`. */
+  const settledWithin = async (promise: Promise<unknown>, ms: number): Promise<unknown> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise((resolve) => (timer = setTimeout(() => resolve('pending'), ms)));
+    try {
+      return await Promise.race([promise.then((value) => ({ value }), (err: { code?: unknown }) => err.code), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  it('is 5 seconds unless told otherwise', () => {
+    expect(DEFAULT_KMS_TIMEOUT_MS).toBe(5000);
+  });
+
+  it('answers 50 bodies in flight against an endpoint that never answers with ERR_KEY_SERVICE_UNAVAILABLE by timeoutMs, the client configured as the README does', async () => {
+    const publicJWKS = await kmsPublicJWKS({ client: kms.client(), keyIds });
+    // As the README: `new KMSClient({ maxAttempts: 3 })` with the usual chain, here pointed at the silent server.
+    const client = kms.client({ endpoint: silentEndpoint, maxAttempts: 3 });
+    const onError = jest.fn();
+    const decryptor = await createRequestDecryptor(publicJWKS, { unwrapKey: createKmsKeyUnwrapper({ client, keyIds, timeoutMs: 400, onError }) });
+    const encryptor = await createRequestEncryptor(publicJWKS);
+    const bodies = await Promise.all(Array.from({ length: 50 }, (_, i) => encryptor.encrypt(i % 2 ? 'kibana1' : 'kibana2', { i }, { format: i % 3 ? 'jwe' : 'legacy' })));
+    const started = Date.now();
+    const outcomes = await Promise.all(bodies.map((body) => settledWithin(decryptor.decrypt(body), 10_000)));
+    expect(outcomes).toEqual(bodies.map(() => ERROR_CODES.KEY_SERVICE_UNAVAILABLE));
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(onError).toHaveBeenCalledTimes(50);
+    expect(onError.mock.calls[0]![0]).toMatchObject({ name: 'AbortError' });
+  }, 30_000);
+
+  it('applies DEFAULT_KMS_TIMEOUT_MS when no timeoutMs is given, as the Lambda example configures the client', async () => {
+    const publicJWKS = await kmsPublicJWKS({ client: kms.client(), keyIds });
+    const client = kms.client({ endpoint: silentEndpoint });
+    const decryptor = await createRequestDecryptor(publicJWKS, { unwrapKey: createKmsKeyUnwrapper({ client, keyIds }) });
+    const body = await (await createRequestEncryptor(publicJWKS)).encrypt('kibana1', 1);
+    const started = Date.now();
+    expect(await settledWithin(decryptor.decrypt(body), DEFAULT_KMS_TIMEOUT_MS + 5000)).toBe(ERROR_CODES.KEY_SERVICE_UNAVAILABLE);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(DEFAULT_KMS_TIMEOUT_MS - 50);
+  }, 30_000);
+
+  it('settles by the deadline even with a client that ignores the abort signal, and aborts that signal', async () => {
+    const signals: AbortSignal[] = [];
+    const client = { send: (_command: unknown, options: { abortSignal: AbortSignal }) => (signals.push(options.abortSignal), new Promise(() => undefined)) };
+    const unwrapKey = createKmsKeyUnwrapper({ client: client as never, keyIds, timeoutMs: 200 });
+    const err = await settledWithin(unwrapKey({ kid: 'kibana1', alg: 'RSA-OAEP', encryptedKey: new Uint8Array(256) }), 3000);
+    expect(err).toBe(ERROR_CODES.KEY_SERVICE_UNAVAILABLE);
+    expect(signals.map((signal) => signal.aborted)).toEqual([true]);
+  });
+
+  it('answers a refused connection (nothing listening) with ERR_KEY_SERVICE_UNAVAILABLE', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const address = closed.address();
+    await new Promise((resolve) => closed.close(resolve));
+    const client = kms.client({ endpoint: `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}` });
+    const unwrapKey = createKmsKeyUnwrapper({ client, keyIds, timeoutMs: 3000 });
+    expect(await settledWithin(unwrapKey({ kid: 'kibana1', alg: 'RSA-OAEP', encryptedKey: new Uint8Array(256) }), 5000)).toBe(ERROR_CODES.KEY_SERVICE_UNAVAILABLE);
+  });
+
+  it('kmsPublicJWKS rejects with ERR_KEY_SERVICE_UNAVAILABLE by its timeoutMs against an endpoint that never answers', async () => {
+    const client = kms.client({ endpoint: silentEndpoint, maxAttempts: 3 });
+    expect(await settledWithin(kmsPublicJWKS({ client, keyIds, timeoutMs: 300 }), 5000)).toBe(ERROR_CODES.KEY_SERVICE_UNAVAILABLE);
+  });
+
+  it('keeps the refusal of the ciphertext itself the forgery answer with a deadline set', async () => {
+    const { decryptor, encryptor } = await kmsReceiver();
+    const unwrapKey = createKmsKeyUnwrapper({ client: kms.client(), keyIds, timeoutMs: 2000 });
+    const strict = await createRequestDecryptor(decryptor.getWellKnowns(), { unwrapKey });
+    const body = withForgedWrappedKey(await encryptor.encrypt('kibana1', 1, { format: 'jwe' }), 'jwe');
+    expect((await rejectionOf(strict.decrypt(body))).code).toBe(ERROR_CODES.DECRYPTION_FAILED);
+  });
+
+  it.each([0, -1, 1.5, '100', Infinity])('refuses a timeoutMs of %p with ERR_INVALID_ARGUMENT', async (timeoutMs) => {
+    expect(() => createKmsKeyUnwrapper({ client: kms.client(), keyIds, timeoutMs: timeoutMs as never })).toThrow(
+      expect.objectContaining({ code: ERROR_CODES.INVALID_ARGUMENT }),
+    );
+    expect((await rejectionOf(kmsPublicJWKS({ client: kms.client(), keyIds, timeoutMs: timeoutMs as never }))).code).toBe(ERROR_CODES.INVALID_ARGUMENT);
   });
 });
 

@@ -504,6 +504,18 @@ describe('examples/lambda-receiver-kms.ts with KMS_KEY_IDS: the private keys sta
     expect(logged).toEqual([['lambda-receiver: KMS Decrypt for kid kibana1 failed:', 'AccessDeniedException']]);
   });
 
+  it('answers 503 ERR_KEY_SERVICE_UNAVAILABLE when KMS throttles past the retries, so the sender retries', async () => {
+    const body = await bodyFor('RSA-OAEP', 'jwe');
+    const handle = createHandler(loadKeysFromKmsOrEnvironment, { onPayload: () => undefined });
+    expect((await handle(event('junk'))).statusCode).toBe(400); // loads the keys
+    for (let i = 0; i < 5; i += 1) kms.failures.push({ status: 400, type: 'ThrottlingException', message: 'Rate exceeded' });
+    let result = { statusCode: 0, body: '' };
+    await withConsole('error', async () => {
+      result = await handle(event(body));
+    });
+    expect([result.statusCode, JSON.parse(result.body)]).toEqual([503, { error: 'ERR_KEY_SERVICE_UNAVAILABLE' }]);
+  }, 30_000);
+
   it('never calls KMS Decrypt for a malformed body', async () => {
     const handle = createHandler(loadKeysFromKmsOrEnvironment, { onPayload: () => undefined });
     expect((await handle(event('not a body!'))).statusCode).toBe(400);

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { getFips, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,11 +7,32 @@ import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 
 import type * as requestCrypto from '../src';
+import type * as addonLoader from '../src/legacy/load-addon';
 import type * as loader from '../src/legacy/pbkdf2-sha512';
 import { pbkdf2Sha512 } from '../src/legacy/pbkdf2-sha512';
 import { itUnlessFips, vectors } from './helpers';
 
 const ACCELERATOR_PATH = join(__dirname, '..', 'native', 'build', 'Release', 'pbkdf2_sha512.node');
+const LOAD_ADDON = '../src/legacy/load-addon';
+
+/**
+ * Makes the loader's addon loading give `factory()` for the file at `path` (and JavaScript
+ * stand-ins for `.node` paths that have a `.js` beside them, see fakeAccelerator), the real
+ * addon for any other file.
+ */
+function mockAddon(path: string | undefined, factory?: () => unknown): void {
+  jest.doMock(LOAD_ADDON, () => {
+    const real = jest.requireActual<typeof addonLoader>(LOAD_ADDON);
+    return {
+      loadAddon: (file: string): unknown => {
+        if (file === path && factory !== undefined) return factory();
+        const standIn = file.replace(/\.node$/, '.js');
+        if (standIn !== file && existsSync(standIn)) return jest.requireActual(standIn);
+        return real.loadAddon(file);
+      },
+    };
+  });
+}
 
 interface Accelerator {
   derive(...args: unknown[]): Promise<Buffer>;
@@ -145,7 +166,7 @@ function restore(): void {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
   }
-  jest.dontMock(ACCELERATOR_PATH);
+  jest.dontMock(LOAD_ADDON);
   jest.dontMock('node:crypto');
   // A module a mock factory made stays cached in jest's registry; the next test's factory must run.
   jest.resetModules();
@@ -202,7 +223,7 @@ describe('without the accelerator', () => {
   itUnlessFips('tries to load a missing accelerator only once', async () => {
     delete process.env['REQUEST_CRYPTO_NATIVE']; // so that only the mock can turn it off
     let attempts = 0;
-    jest.doMock(ACCELERATOR_PATH, () => {
+    mockAddon(ACCELERATOR_PATH, () => {
       attempts += 1;
       throw new Error('not built');
     });
@@ -215,7 +236,7 @@ describe('without the accelerator', () => {
 
   it('an accelerator that cannot be loaded leaves crypto.pbkdf2 in use', async () => {
     delete process.env['REQUEST_CRYPTO_NATIVE']; // so that only the mock can turn it off
-    jest.doMock(ACCELERATOR_PATH, () => {
+    mockAddon(ACCELERATOR_PATH, () => {
       throw new Error('not built');
     });
     const rc = isolated();
@@ -227,7 +248,7 @@ describe('without the accelerator', () => {
   it('an accelerator whose bytes differ from crypto.pbkdf2 is never used', () => {
     delete process.env['REQUEST_CRYPTO_NATIVE']; // so that only the mock can turn it off
     const derive = jest.fn();
-    jest.doMock(ACCELERATOR_PATH, () => ({
+    mockAddon(ACCELERATOR_PATH, () => ({
       derive,
       deriveSync: (p: Buffer, s: Buffer, n: number, len: number) => {
         const key = reference(p, s, n, len);
@@ -252,8 +273,10 @@ describe('the self-check', () => {
   /**
    * A JavaScript stand-in for the accelerator, named by REQUEST_CRYPTO_ACCELERATOR, that gives
    * crypto.pbkdf2's bytes below 100 iterations and flips a bit from 100 on, in the calls listed.
+   * The loader is given `<name>.node`; mockAddon loads the `.js` beside it in its place.
    */
   function fakeAccelerator(name: string, wrongIn: Array<'derive' | 'deriveSync'>): string {
+    mockAddon(undefined);
     const path = join(dir, `${name}.js`);
     writeFileSync(
       path,
@@ -266,7 +289,10 @@ module.exports = {
 };
 `,
     );
-    return path;
+    // The file the loader is named: present, so that it is loaded (mockAddon gives the .js instead).
+    const addon = path.replace(/\.js$/, '.node');
+    writeFileSync(addon, '');
+    return addon;
   }
 
   const [passphrase, salt] = [randomBytes(32), randomBytes(64)];
@@ -319,9 +345,9 @@ describe('where the accelerator is looked for', () => {
     delete process.env['REQUEST_CRYPTO_ACCELERATOR'];
     fipsCrypto({ value: false });
     let attempts = 0;
-    jest.doMock(ACCELERATOR_PATH, () => {
+    mockAddon(ACCELERATOR_PATH, () => {
       attempts += 1;
-      return jest.requireActual(ACCELERATOR_PATH);
+      return jest.requireActual<typeof addonLoader>(LOAD_ADDON).loadAddon(ACCELERATOR_PATH);
     });
     const rc = isolated();
     expect(attempts).toBe(0);
@@ -364,9 +390,9 @@ describe('in FIPS mode', () => {
     delete process.env['REQUEST_CRYPTO_ACCELERATOR'];
     fipsCrypto({ value: true });
     let attempts = 0;
-    jest.doMock(ACCELERATOR_PATH, () => {
+    mockAddon(ACCELERATOR_PATH, () => {
       attempts += 1;
-      return jest.requireActual(ACCELERATOR_PATH);
+      return jest.requireActual<typeof addonLoader>(LOAD_ADDON).loadAddon(ACCELERATOR_PATH);
     });
     const rc = isolated();
     expect(rc.keyDerivationBackend()).toBe('node:crypto');
@@ -382,7 +408,7 @@ describe('in FIPS mode', () => {
     fipsCrypto(fips);
     const real = jest.requireActual<Accelerator>(ACCELERATOR_PATH);
     const derive = jest.fn((...args: unknown[]) => real.derive(...args));
-    jest.doMock(ACCELERATOR_PATH, () => ({ derive, deriveSync: real.deriveSync }));
+    mockAddon(ACCELERATOR_PATH, () => ({ derive, deriveSync: real.deriveSync }));
     const fresh = isolatedLoader();
     expect(fresh.keyDerivationBackend()).toBe('native');
     fips.value = true;

@@ -4,7 +4,13 @@
 // SoftHSM 2.6 (Debian 12's) decrypts CKM_RSA_PKCS_OAEP with SHA-1 and MGF1-SHA1 only: it answers
 // CKR_ARGUMENTS_BAD for SHA-256. So RSA-OAEP is tested end to end, and for RSA-OAEP-256 what is
 // tested is the mechanism asked for and that the token's refusal is a plain ERR_DECRYPTION_FAILED.
-import { createPublicKey } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createPublicKey, pbkdf2 as nodePbkdf2 } from 'node:crypto';
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { readFile } from 'node:fs/promises';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import type * as Pkcs11js from 'pkcs11js';
 
@@ -15,51 +21,43 @@ import { makeKeySets, rejectionOf } from './helpers';
 import { createSoftHsmToken, SOFTHSM_LIBRARY, type SoftHsmToken } from './softhsm';
 
 /**
- * What the unwrappers ask of the token, seen through pkcs11js: each C_DecryptInit's mechanism, and
- * how many C_DecryptAsync run on each session at once. (pkcs11js copies its methods onto each
- * instance, so they are wrapped per instance, in a subclass.)
+ * What the token processes ask of the token, seen through test/pkcs11-shim.js (the pkcs11Module
+ * every unwrapper here is given): each C_DecryptInit's mechanism, and how many C_DecryptAsync run
+ * on each session at once, read from the log the shim writes.
  */
+const SHIM = join(__dirname, 'pkcs11-shim.js');
+const shimDir = mkdtempSync(join(tmpdir(), 'request-crypto-pkcs11-shim-'));
+process.env['PKCS11_SHIM_LOG'] = join(shimDir, 'log');
+process.env['PKCS11_SHIM_CONTROL'] = join(shimDir, 'control.json');
+/** Sets what the shim does from the next call on (see test/pkcs11-shim.js). */
+const shimControl = (control: Record<string, unknown>): void => writeFileSync(process.env['PKCS11_SHIM_CONTROL']!, JSON.stringify(control));
+const shimEntries = (): Array<{ op: string; session: string; mechanism?: unknown; pid: number }> =>
+  readFileSync(process.env['PKCS11_SHIM_LOG']!, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
 const mockToken = {
-  mechanisms: [] as unknown[],
-  inFlight: new Map<string, number>(),
-  mostInFlight: 0,
-  overlapped: false,
+  get mechanisms(): unknown[] {
+    return shimEntries().filter((entry) => entry.op === 'init').map((entry) => entry.mechanism);
+  },
+  /** The most calls in flight at once on one session, on all sessions, and the sessions used. */
+  concurrency(): { perSession: number; total: number; sessions: number } {
+    const now = new Map<string, number>();
+    let perSession = 0;
+    let total = 0;
+    for (const { op, session, pid } of shimEntries()) {
+      if (op === 'init') continue;
+      const id = `${pid}:${session}`;
+      now.set(id, (now.get(id) ?? 0) + (op === 'start' ? 1 : -1));
+      perSession = Math.max(perSession, now.get(id)!);
+      total = Math.max(total, [...now.values()].reduce((x, y) => x + y, 0));
+    }
+    return { perSession, total, sessions: now.size };
+  },
   reset(): void {
-    this.mechanisms.length = 0;
-    this.inFlight.clear();
-    this.mostInFlight = 0;
-    this.overlapped = false;
+    writeFileSync(process.env['PKCS11_SHIM_LOG']!, '');
+    shimControl({});
   },
 };
-/** pkcs11js, its PKCS11 class recording into {@link mockToken}. */
-function mockRecordingPkcs11(): typeof Pkcs11js {
-  const actual = jest.requireActual<typeof Pkcs11js>('pkcs11js');
-  class RecordingPKCS11 extends actual.PKCS11 {
-    constructor(library?: string) {
-      super(library);
-      const decryptInit = this.C_DecryptInit.bind(this);
-      const decryptAsync = this.C_DecryptAsync.bind(this);
-      this.C_DecryptInit = (session, mechanism, key) => {
-        mockToken.mechanisms.push(mechanism);
-        return decryptInit(session, mechanism, key);
-      };
-      this.C_DecryptAsync = async (session, input, output) => {
-        const id = session.toString('hex');
-        const count = (mockToken.inFlight.get(id) ?? 0) + 1;
-        mockToken.inFlight.set(id, count);
-        mockToken.overlapped ||= count > 1;
-        mockToken.mostInFlight = Math.max(mockToken.mostInFlight, [...mockToken.inFlight.values()].reduce((a, b) => a + b, 0));
-        try {
-          return await decryptAsync(session, input, output);
-        } finally {
-          mockToken.inFlight.set(id, mockToken.inFlight.get(id)! - 1);
-        }
-      };
-    }
-  }
-  return { ...actual, PKCS11: RecordingPKCS11 };
-}
-jest.mock('pkcs11js', () => mockRecordingPkcs11());
+mockToken.reset();
+afterAll(() => rmSync(shimDir, { recursive: true, force: true }));
 
 const FORMATS = ['legacy', 'jwe'] as const;
 const KEY_LABELS = { kibana1: 'receiver-1', kibana2: 'receiver-2' };
@@ -78,8 +76,7 @@ function withForgedWrappedKey(body: string, format: 'legacy' | 'jwe'): string {
   return packBody(flip(encryptedAESKey), encryptedPayload);
 }
 
-// Needs no token. It comes first: once the
-// recording mock of pkcs11js above is made, jest hands it out even inside isolateModules.
+// Needs no token.
 describe('without pkcs11js installed', () => {
   it('throws ERR_INVALID_ARGUMENT saying to install it', () => {
     jest.doMock('pkcs11js', () => {
@@ -93,7 +90,7 @@ describe('without pkcs11js installed', () => {
         );
       });
     } finally {
-      jest.doMock('pkcs11js', () => mockRecordingPkcs11());
+      jest.dontMock('pkcs11js');
     }
   });
 });
@@ -105,7 +102,7 @@ describe('request-crypto/pkcs11 on SoftHSM2', () => {
   let decryptor: Decryptor;
   let encryptor: Encryptor;
 
-  const tokenOptions = () => ({ library: token.library, tokenLabel: token.tokenLabel, pin: token.pin, keyLabels: KEY_LABELS });
+  const tokenOptions = () => ({ library: token.library, tokenLabel: token.tokenLabel, pin: token.pin, keyLabels: KEY_LABELS, pkcs11Module: SHIM });
 
   beforeAll(async () => {
     token = createSoftHsmToken([
@@ -260,9 +257,7 @@ describe('request-crypto/pkcs11 on SoftHSM2', () => {
         const wrappedKeys = bodies.map((body) => Buffer.from(body.split('.')[1]!, 'base64url'));
         const keys = await Promise.all(wrappedKeys.map((encryptedKey) => unwrapKey({ kid: 'kibana1', alg: 'RSA-OAEP', encryptedKey })));
         expect(keys.map((key) => key.length)).toEqual(wrappedKeys.map(() => 32));
-        expect(mockToken.overlapped).toBe(false);
-        expect(mockToken.inFlight.size).toBe(4);
-        expect(mockToken.mostInFlight).toBe(4);
+        expect(mockToken.concurrency()).toEqual({ perSession: 1, total: 4, sessions: 4 });
       });
 
       it.each(FORMATS)('turns a forged wrapped key in a %s body, which the token refuses, into ERR_DECRYPTION_FAILED', async (format) => {
@@ -325,12 +320,8 @@ describe('request-crypto/pkcs11 on SoftHSM2', () => {
         try {
           const receiver = await createRequestDecryptor(await pkcs11PublicJWKS(tokenOptions()), { unwrapKey: unwrap });
           await expect(receiver.decrypt(await encryptor.encrypt('kibana1', 'before'))).resolves.toBe('before');
-          // Another part of the application closes every session with the token: the login goes too.
-          const other = new js.PKCS11();
-          other.load(SOFTHSM_LIBRARY);
-          const slot = other.C_GetSlotList(true).find((s) => other.C_GetTokenInfo(s).label.trim() === token.tokenLabel)!;
-          other.C_CloseAllSessions(slot);
-          other.close();
+          // The token drops every session of each token process (C_CloseAllSessions): the login goes too.
+          shimControl({ dropSessions: 'restart-1' });
           const after = await Promise.all([1, 2, 3].map(async (i) => receiver.decrypt(await encryptor.encrypt('kibana2', i, { format: 'jwe' }))));
           expect(after).toEqual([1, 2, 3]);
           // The shared unwrapper lost its sessions too, and recovers the same way.
@@ -376,6 +367,175 @@ describe('request-crypto/pkcs11 on SoftHSM2', () => {
         await closed;
         await expect(unwrap({ kid: 'kibana1', alg: 'RSA-OAEP', encryptedKey: wrapped })).rejects.toThrow(/closed/);
         await expect(unwrap.close()).resolves.toBeUndefined();
+      });
+    });
+
+    describe('a slow, stalled or failing token', () => {
+      /** Resolves after `ms`, and the longest any timer of 10 ms was late meanwhile: how long the event loop was held. */
+      async function loopLagDuring(ms: number): Promise<number> {
+        let worst = 0;
+        const until = Date.now() + ms;
+        while (Date.now() < until) {
+          const asked = performance.now();
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          worst = Math.max(worst, performance.now() - asked - 10);
+        }
+        return worst;
+      }
+      const wrappedKeyOf = async (kid: 'kibana1' | 'kibana2' = 'kibana1'): Promise<Buffer> =>
+        Buffer.from((await encryptor.encrypt(kid, 1, { format: 'jwe' })).split('.')[1]!, 'base64url');
+      const outcome = (promise: Promise<unknown>): Promise<unknown> =>
+        promise.then(
+          (key) => (key as Uint8Array).length,
+          (err: { code?: unknown }) => err.code,
+        );
+
+      it('answers the bodies of a stalled token with ERR_KEY_SERVICE_UNAVAILABLE by timeoutMs, and the next ones once it answers again', async () => {
+        const onError = jest.fn();
+        const unwrap = createPkcs11KeyUnwrapper({ ...tokenOptions(), timeoutMs: 600, onError });
+        try {
+          const receiver = await createRequestDecryptor(await pkcs11PublicJWKS(tokenOptions()), { unwrapKey: unwrap });
+          shimControl({ decryptDelayMs: 60_000 });
+          const started = Date.now();
+          const bodies = await Promise.all(Array.from({ length: 6 }, (_, i) => encryptor.encrypt('kibana1', i, { format: i % 2 ? 'jwe' : 'legacy' })));
+          const codes = await Promise.all(bodies.map((body) => outcome(receiver.decrypt(body))));
+          expect(codes).toEqual(bodies.map(() => ERROR_CODES.KEY_SERVICE_UNAVAILABLE));
+          expect(Date.now() - started).toBeLessThan(3000);
+          expect(onError.mock.calls[0]![0]).toMatchObject({ name: 'TimeoutError' });
+        } finally {
+          shimControl({});
+          await unwrap.close();
+        }
+      });
+
+      it('holds no thread of this process while the token blocks its own: the event loop, fs, dns and pbkdf2 go on', async () => {
+        const unwrap = createPkcs11KeyUnwrapper({ ...tokenOptions(), timeoutMs: 1500 });
+        const inProcess = await createRequestDecryptor(makeKeySets(['local']).privateJWKS);
+        const localBody = await (await createRequestEncryptor(inProcess.getWellKnowns())).encrypt('local', 'legacy body');
+        try {
+          await unwrap({ kid: 'kibana1', alg: 'RSA-OAEP', encryptedKey: await wrappedKeyOf() }); // the token process is up
+          shimControl({ blockMs: 3000 });
+          const wrapped = await wrappedKeyOf();
+          const bodies = Array.from({ length: 8 }, () => outcome(unwrap({ kid: 'kibana1', alg: 'RSA-OAEP', encryptedKey: wrapped })));
+          const timed = async (work: () => Promise<unknown>): Promise<number> => {
+            const asked = Date.now();
+            await work();
+            return Date.now() - asked;
+          };
+          const [lag, file, lookup, pbkdf2, legacy] = await Promise.all([
+            loopLagDuring(1000),
+            timed(() => readFile(__filename)),
+            timed(() => dnsLookup('localhost')),
+            timed(() => new Promise((resolve, reject) => nodePbkdf2('p', 's', 1000, 32, 'sha512', (err, key) => (err ? reject(err) : resolve(key))))),
+            timed(() => inProcess.decrypt(localBody)),
+          ]);
+          expect({ lagUnder200: lag < 200, fileUnder500: file < 500, dnsUnder500: lookup < 500, pbkdf2Under500: pbkdf2 < 500, legacyUnder1000: legacy < 1000 }).toEqual({
+            lagUnder200: true,
+            fileUnder500: true,
+            dnsUnder500: true,
+            pbkdf2Under500: true,
+            legacyUnder1000: true,
+          });
+          expect(await Promise.all(bodies)).toEqual(bodies.map(() => ERROR_CODES.KEY_SERVICE_UNAVAILABLE));
+        } finally {
+          shimControl({});
+          await unwrap.close();
+        }
+      }, 30_000);
+
+      it('reopens and logs in again off the event loop when the token drops its sessions and each call blocks', async () => {
+        const unwrap = createPkcs11KeyUnwrapper({ ...tokenOptions(), sessions: 2, timeoutMs: 20_000 });
+        try {
+          await unwrap({ kid: 'kibana1', alg: 'RSA-OAEP', encryptedKey: await wrappedKeyOf() });
+          shimControl({ dropSessions: 'slow-restart', blockMs: 800 });
+          const wrapped = await Promise.all([wrappedKeyOf(), wrappedKeyOf('kibana2'), wrappedKeyOf(), wrappedKeyOf('kibana2')]);
+          const keys = Promise.all(wrapped.map((encryptedKey, i) => outcome(unwrap({ kid: i % 2 ? 'kibana2' : 'kibana1', alg: 'RSA-OAEP', encryptedKey }))));
+          expect(await loopLagDuring(1500)).toBeLessThan(200);
+          expect(await keys).toEqual([32, 32, 32, 32]);
+        } finally {
+          shimControl({});
+          await unwrap.close();
+        }
+      }, 30_000);
+
+      it('close() settles within timeoutMs while the token blocks its thread, and ends the token process', async () => {
+        const unwrap = createPkcs11KeyUnwrapper({ ...tokenOptions(), timeoutMs: 700 });
+        await unwrap({ kid: 'kibana1', alg: 'RSA-OAEP', encryptedKey: await wrappedKeyOf() });
+        shimControl({ blockMs: 60_000 });
+        const body = outcome(unwrap({ kid: 'kibana1', alg: 'RSA-OAEP', encryptedKey: await wrappedKeyOf() }));
+        const started = Date.now();
+        await unwrap.close();
+        expect(await body).toBe(ERROR_CODES.KEY_SERVICE_UNAVAILABLE);
+        // The body's deadline, then at most timeoutMs for the process to end before it is killed.
+        expect(Date.now() - started).toBeLessThan(3 * 700 + 500);
+        shimControl({});
+        const pids = new Set(shimEntries().map((entry) => entry.pid));
+        for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+      }, 30_000);
+
+      it('lets the process exit at once while the token blocks its thread, with a body pending and without close()', () => {
+        // The token blocks from the first C_DecryptInit on, once the unwrapper is created (its checks also log in).
+        const script = `const { createPkcs11KeyUnwrapper } = require(${JSON.stringify(join(__dirname, '..', 'lib', 'pkcs11.js'))});
+const unwrap = createPkcs11KeyUnwrapper(${JSON.stringify({ ...tokenOptions(), timeoutMs: 800 })});
+require('node:fs').writeFileSync(process.env.PKCS11_SHIM_CONTROL, JSON.stringify({ blockMs: 60000 }));
+unwrap({ kid: 'kibana1', alg: 'RSA-OAEP', encryptedKey: Buffer.alloc(256, 1) }).catch((err) => console.log(err.code));`;
+        const started = Date.now();
+        try {
+          const out = execFileSync(process.execPath, ['-e', script], { env: process.env, encoding: 'utf8', timeout: 20_000 });
+          expect(out.trim()).toBe(ERROR_CODES.KEY_SERVICE_UNAVAILABLE);
+          expect(Date.now() - started).toBeLessThan(5000);
+        } finally {
+          shimControl({});
+        }
+      }, 30_000);
+
+      it.each([
+        ['CKR_DEVICE_ERROR', ERROR_CODES.KEY_SERVICE_UNAVAILABLE, 2],
+        ['CKR_SESSION_HANDLE_INVALID', ERROR_CODES.KEY_SERVICE_UNAVAILABLE, 2],
+        ['CKR_TOKEN_NOT_PRESENT', ERROR_CODES.KEY_SERVICE_UNAVAILABLE, 2],
+        ['CKR_ENCRYPTED_DATA_INVALID', ERROR_CODES.DECRYPTION_FAILED, 1],
+        ['CKR_ENCRYPTED_DATA_LEN_RANGE', ERROR_CODES.DECRYPTION_FAILED, 1],
+        ['CKR_MECHANISM_PARAM_INVALID', ERROR_CODES.DECRYPTION_FAILED, 1],
+      ] as const)('answers a token failing with %s as %s, after %i tries', async (ckr, code, tries) => {
+        const onError = jest.fn();
+        const unwrap = createPkcs11KeyUnwrapper({ ...tokenOptions(), sessions: 1, onError });
+        try {
+          const receiver = await createRequestDecryptor(await pkcs11PublicJWKS(tokenOptions()), { unwrapKey: unwrap });
+          const body = await encryptor.encrypt('kibana1', 1, { format: 'jwe' });
+          mockToken.reset();
+          shimControl({ failWith: ckr });
+          expect((await rejectionOf(receiver.decrypt(body))).code).toBe(code);
+          expect(mockToken.mechanisms).toHaveLength(tries);
+          expect(String(onError.mock.calls[0]![0])).toContain(ckr);
+          shimControl({});
+          await expect(receiver.decrypt(body)).resolves.toBe(1);
+        } finally {
+          shimControl({});
+          await unwrap.close();
+        }
+      });
+
+      it('answers the bodies in flight when the token process dies with ERR_KEY_SERVICE_UNAVAILABLE, and starts a new one for the next', async () => {
+        const unwrap = createPkcs11KeyUnwrapper({ ...tokenOptions(), timeoutMs: 10_000 });
+        try {
+          await unwrap({ kid: 'kibana1', alg: 'RSA-OAEP', encryptedKey: await wrappedKeyOf() });
+          shimControl({ decryptDelayMs: 60_000 });
+          const wrapped = await wrappedKeyOf();
+          const stuck = outcome(unwrap({ kid: 'kibana1', alg: 'RSA-OAEP', encryptedKey: wrapped }));
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          const [pid] = [...new Set(shimEntries().filter((entry) => entry.op === 'start').map((entry) => entry.pid))].slice(-1);
+          process.kill(pid!, 'SIGKILL');
+          expect(await stuck).toBe(ERROR_CODES.KEY_SERVICE_UNAVAILABLE);
+          shimControl({});
+          expect(await outcome(unwrap({ kid: 'kibana1', alg: 'RSA-OAEP', encryptedKey: wrapped }))).toBe(32);
+        } finally {
+          shimControl({});
+          await unwrap.close();
+        }
+      });
+
+      it.each([0, 1.5, '100'])('refuses a timeoutMs of %p with ERR_INVALID_ARGUMENT', (timeoutMs) => {
+        expect(() => createPkcs11KeyUnwrapper({ ...tokenOptions(), timeoutMs: timeoutMs as never })).toThrow(expect.objectContaining({ code: ERROR_CODES.INVALID_ARGUMENT }));
       });
     });
   });

@@ -93,6 +93,51 @@ describe('decrypt(body, { schema }) with zod 4', () => {
   });
 });
 
+describe('member names are the sender\'s text too', () => {
+  const EMAIL = 'bob.private@example.org';
+  const TOKEN = 'ghp_16C7e42F292c6912E7710c838347Ae178B4a';
+
+  it("keeps no member name of zod's strictObject refusal (unrecognized keys) in path or message", async () => {
+    const schema = z.strictObject({ cluster_uuid: z.string() });
+    const err = (await rejectionOf(decryptor.decrypt(await bodyOf({ cluster_uuid: 'a', [EMAIL]: 1, [TOKEN]: 2 }), { schema }))) as PayloadInvalidError;
+    expect(err.issues).toHaveLength(1);
+    expect(err.issues[0]!.message).toMatch(/^Unrecognized keys?/);
+    const text = `${everyTextOf(err)} ${JSON.stringify(err.issues)}`;
+    expect(text).not.toContain(EMAIL);
+    expect(text).not.toContain(TOKEN);
+    expect(text).not.toContain('bob.private');
+  });
+
+  it("keeps no key of a zod record in a path: the refused value's name is '[key]', declared names stay", async () => {
+    const schema = z.object({ users: z.record(z.string(), z.number()) });
+    const err = (await rejectionOf(decryptor.decrypt(await bodyOf({ users: { [EMAIL]: 'x' } }), { schema }))) as PayloadInvalidError;
+    expect(err.issues.map((issue) => issue.path)).toEqual([['users', '[key]']]);
+    expect(JSON.stringify(err.issues)).not.toContain(EMAIL);
+  });
+
+  it("keeps no refused record key of zod's key schema", async () => {
+    const schema = z.record(z.string().regex(/^[a-z]+$/), z.number());
+    const err = (await rejectionOf(decryptor.decrypt(await bodyOf({ [TOKEN]: 1 }), { schema }))) as PayloadInvalidError;
+    expect(err.issues.length).toBeGreaterThan(0);
+    expect(`${everyTextOf(err)} ${JSON.stringify(err.issues)}`).not.toContain(TOKEN);
+  });
+
+  it('keeps no member name of a valibot record or strictObject refusal in path or message', async () => {
+    for (const schema of [v.record(v.string(), v.number()), v.strictObject({ a: v.number() }), v.object({ a: v.record(v.pipe(v.string(), v.regex(/^[a-z]+$/)), v.number()) })]) {
+      const err = (await rejectionOf(decryptor.decrypt(await bodyOf({ a: { [EMAIL]: 'x' }, [EMAIL]: 'y' }), { schema }))) as PayloadInvalidError;
+      expect(err.issues.length).toBeGreaterThan(0);
+      expect(`${everyTextOf(err)} ${JSON.stringify(err.issues)}`).not.toContain(EMAIL);
+    }
+  });
+
+  it('keeps the member names the schema declares, for zod and valibot', async () => {
+    const zodErr = (await rejectionOf(decryptor.decrypt(await bodyOf({ stack: { version: 1 } }), { schema: z.object({ stack: z.object({ version: z.string() }) }) }))) as PayloadInvalidError;
+    expect(zodErr.issues.map((issue) => issue.path)).toEqual([['stack', 'version']]);
+    const valibotErr = (await rejectionOf(decryptor.decrypt(await bodyOf({ stack: { version: 1 } }), { schema: v.object({ stack: v.object({ version: v.string() }) }) }))) as PayloadInvalidError;
+    expect(valibotErr.issues.map((issue) => issue.path)).toEqual([['stack', 'version']]);
+  });
+});
+
 describe('decrypt(body, { schema }) with valibot 1', () => {
   it("resolves to the schema's output, with its transforms applied", async () => {
     const schema = v.object({ count: v.pipe(v.string(), v.transform(Number)), tags: v.array(v.string()) });
@@ -158,11 +203,26 @@ describe('decrypt(body, { schema }): any Standard Schema, bounded', () => {
     expect(err.issues[0]!.path).toEqual([0]);
   });
 
-  it('bounds a member name in a path to 128 characters: the name is the sender\'s text', async () => {
+  it('bounds a declared member name in a path to 128 characters', async () => {
     const name = 'n'.repeat(5000);
-    const schema = standardSchema(() => ({ issues: [{ message: 'unexpected member', path: [{ key: name }] }] }));
+    const schema = z.object({ [name]: z.string() });
     const err = (await rejectionOf(decryptor.decrypt(await bodyOf({ [name]: 1 }), { schema }))) as PayloadInvalidError;
     expect(err.issues[0]!.path).toEqual([`${'n'.repeat(128)}…`]);
+  });
+
+  it("redacts a member name the schema does not declare, in path and message, for a hand-written validator: the name is the sender's text", async () => {
+    const name = 'alice.secret@example.com';
+    const schema = standardSchema((value) => ({
+      issues: Object.keys(value as object).map((key) => ({ message: `unexpected member ${key} ("${key}")`, path: [{ key }, 0] })),
+    }));
+    const err = (await rejectionOf(decryptor.decrypt(await bodyOf({ [name]: [1] }), { schema }))) as PayloadInvalidError;
+    expect(err.issues).toEqual([{ path: ['[key]', 0], message: 'unexpected member [value] ([value])' }]);
+  });
+
+  it('redacts any quoted text in a message that is not a declared member name, wherever in the payload it comes from', async () => {
+    const schema = standardSchema(() => ({ issues: [{ message: 'the other member said "tok_9f8e7d6c5b4a"', path: [] }] }));
+    const err = (await rejectionOf(decryptor.decrypt(await bodyOf({ deep: { deeper: 'tok_9f8e7d6c5b4a' } }), { schema }))) as PayloadInvalidError;
+    expect(err.issues).toEqual([{ path: [], message: 'the other member said [value]' }]);
   });
 
   it('refuses with ERR_PAYLOAD_INVALID and keeps nothing of it when the validator throws', async () => {

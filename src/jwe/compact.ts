@@ -30,6 +30,56 @@ export interface CompactLimits {
   readonly maxHeaderLength: number;
 }
 
+/**
+ * Deepest nesting of a protected header: the header object is level 1, `ctx` level 2. Real headers
+ * hold `zip`, `enc`, `alg`, `kid`, `cty`, `iat` and `ctx` with its string pairs, nothing deeper.
+ */
+export const MAX_HEADER_DEPTH = 8;
+/**
+ * Most members (and array elements) of a protected header, all levels counted: seven members and
+ * a `ctx` of up to {@link MAX_CONTEXT_PAIRS} pairs fit.
+ */
+export const MAX_HEADER_MEMBERS = 128;
+/** Most pairs of a bound context, which the sender refuses beyond (so that receivers accept its bodies). */
+export const MAX_CONTEXT_PAIRS = 100;
+
+/**
+ * Refuses a header nested deeper than {@link MAX_HEADER_DEPTH} or holding more than
+ * {@link MAX_HEADER_MEMBERS} members, before `JSON.parse` runs: what a receiver is handed back
+ * (`getJWKMetadata`, `onDecrypt`, its logs) must be cheap to copy and safe to `JSON.stringify`.
+ * One pass over the text, outside strings only; JSON.parse still judges whether it is JSON.
+ */
+function checkHeaderShape(json: string): void {
+  // For each open container: true for an array, whose elements are counted at `[` and each `,`;
+  // an object's members are counted at each `:`.
+  const arrays: boolean[] = [];
+  let members = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i += 1) {
+    const c = json.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i += 1; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      // { or [
+      if (arrays.length === MAX_HEADER_DEPTH) throw new BodyMalformedError('body is malformed: JWE header nests too deep');
+      arrays.push(c === 0x5b);
+      if (c === 0x5b) members += 1;
+    } else if (c === 0x7d || c === 0x5d) {
+      arrays.pop();
+    } else if (c === 0x3a || (c === 0x2c && arrays[arrays.length - 1] === true)) {
+      members += 1;
+    } else {
+      continue;
+    }
+    if (members > MAX_HEADER_MEMBERS) throw new BodyMalformedError('body is malformed: JWE header has too many members');
+  }
+}
+
 /** Decodes one part of a compact JWE whose whole text is ASCII. */
 function decodePart(part: string, what: string): Buffer {
   const bytes = decodeAsciiBase64Url(part);
@@ -69,10 +119,11 @@ export function parseCompactJwe(text: string, limits: CompactLimits, knownAscii 
   if (protectedText.length > limits.maxHeaderLength) {
     throw new BodyTooLargeError('body is too large: JWE header exceeds its length limit');
   }
-  const headerBytes = decodePart(protectedText, 'header');
+  const headerText = decodePart(protectedText, 'header').toString('utf8');
+  checkHeaderShape(headerText);
   let header: unknown;
   try {
-    header = JSON.parse(headerBytes.toString('utf8'));
+    header = JSON.parse(headerText);
   } catch {
     throw new BodyMalformedError('body is malformed: JWE header is not JSON');
   }

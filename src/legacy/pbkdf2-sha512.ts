@@ -14,7 +14,10 @@
  * @packageDocumentation
  */
 import { getFips, pbkdf2, pbkdf2Sync, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+
+import { loadAddon } from './load-addon';
 
 /** Where PBKDF2 runs: the native accelerator, or `crypto.pbkdf2`. */
 export type KeyDerivationBackend = 'native' | 'node:crypto';
@@ -123,22 +126,37 @@ function passesFormatCheckSync(accelerator: Accelerator): boolean {
   }
 }
 
+/**
+ * The file `REQUEST_CRYPTO_ACCELERATOR` names, or why it names none: an absolute path, or a path
+ * starting with `./` or `../` taken from the working directory, of a file ending in `.node`.
+ * Anything else (a bare name, which `require` would look for in every `node_modules` folder up
+ * to the root; a `.js` file, which would run as code) is refused.
+ */
+export function acceleratorPathOf(given: string): { path: string } | { refused: string } {
+  const relative = /^\.\.?[\\/]/.test(given);
+  if (!isAbsolute(given) && !relative) {
+    return { refused: `${ACCELERATOR_ENV}=${given} is refused: give an absolute path or one starting with ./ (from the working directory) to a .node file` };
+  }
+  if (!given.endsWith('.node')) {
+    return { refused: `${ACCELERATOR_ENV}=${given} is refused: the accelerator is a .node addon file, and nothing else is loaded` };
+  }
+  return { path: relative ? resolve(process.cwd(), given) : given };
+}
+
 /** Loads an accelerator file and runs the short checks; describes what happened either way. */
 export function loadAcceleratorFile(path: string, given: boolean): { accelerator: Accelerator | null; status: KeyDerivationStatus } {
   const origin = given ? `${ACCELERATOR_ENV}=${path}` : path;
   let loaded: Accelerator;
+  if (!existsSync(path)) {
+    const reason = given
+      ? `${origin} was given, but there is no such file`
+      : `the accelerator is not built (no ${path}); run "request-crypto accelerator build"`;
+    return { accelerator: null, status: { backend: 'node:crypto', reason, path } };
+  }
   try {
-    // A file path known only at run time: bundlers leave this require alone, and an ESM bundle
-    // gets `require` from its createRequire banner (without one, this throws and is caught).
-    loaded = require(path) as Accelerator;
+    // Loaded as an addon from this one file: never through require's search, never as JavaScript.
+    loaded = loadAddon(path) as Accelerator;
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (code === 'MODULE_NOT_FOUND' || code === 'ENOENT') {
-      const reason = given
-        ? `${origin} was given, but there is no such file`
-        : `the accelerator is not built (no ${path}); run "request-crypto accelerator build"`;
-      return { accelerator: null, status: { backend: 'node:crypto', reason, path } };
-    }
     const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
     return { accelerator: null, status: { backend: 'node:crypto', reason: `${origin} could not be loaded: ${message}`, path } };
   }
@@ -163,7 +181,14 @@ function theCandidate(): { accelerator: Accelerator | null; status: KeyDerivatio
   }
   const given = process.env[ACCELERATOR_ENV];
   if (given !== undefined && given !== '') {
-    candidate = loadAcceleratorFile(given, true);
+    const named = acceleratorPathOf(given);
+    if ('refused' in named) {
+      // Said once, at the first derivation, where the operator looks: the process goes on with crypto.pbkdf2.
+      process.emitWarning(named.refused, { code: 'REQUEST_CRYPTO_ACCELERATOR_REFUSED' });
+      candidate = { accelerator: null, status: { backend: 'node:crypto', reason: named.refused } };
+    } else {
+      candidate = loadAcceleratorFile(named.path, true);
+    }
     return candidate;
   }
   const path = packageAcceleratorPath();
