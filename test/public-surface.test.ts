@@ -124,12 +124,15 @@ const RUNTIME: Record<string, string[]> = {
     'keyDerivationBackend: function',
   ],
   'request-crypto/kms': [
+    'DEFAULT_KMS_TIMEOUT_MS: number',
     'KMS_ENCRYPTION_ALGORITHMS: object',
     'createKmsKeyUnwrapper: function',
+    'isKmsOutage: function',
     'kmsPublicJWKS: function',
   ],
   'request-crypto/pkcs11': [
     'DEFAULT_PKCS11_SESSIONS: number',
+    'DEFAULT_PKCS11_TIMEOUT_MS: number',
     'createPkcs11KeyUnwrapper: function',
     'pkcs11PublicJWKS: function',
   ],
