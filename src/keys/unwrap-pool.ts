@@ -160,7 +160,10 @@ class UnwrapPool {
       const idle = this.threads.find((thread) => thread.ready && thread.job === undefined);
       if (idle === undefined) {
         this.grow();
-        return;
+        // Unless the threads could not start (and the jobs now wait for the event loop), the
+        // threads starting or busy take the jobs when they are ready.
+        if (!this.onEventLoop) return;
+        continue;
       }
       const job = this.next();
       if (job !== undefined) this.send(idle, job);
