@@ -5,7 +5,7 @@
  * soak of 100,000 bodies through one decryptor.
  */
 'use strict';
-/* global TextDecoder, setInterval, clearInterval, fetch */
+/* global TextDecoder, setInterval, clearInterval, setTimeout, fetch */
 
 const { spawn, execFileSync } = require('node:child_process');
 const { constants, createPrivateKey, createPublicKey, generateKeyPairSync, privateDecrypt, publicEncrypt, randomBytes } = require('node:crypto');
