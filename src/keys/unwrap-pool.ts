@@ -228,7 +228,9 @@ class UnwrapPool {
       thread.worker.postMessage(message, [encryptedKey.buffer]);
       thread.known.add(job.key);
     } catch {
+      // The message could not be sent (a key object that does not cross threads): here instead.
       thread.job = undefined;
+      thread.worker.unref();
       this.runHere(job);
     }
   }
