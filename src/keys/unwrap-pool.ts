@@ -166,7 +166,8 @@ class UnwrapPool {
         continue;
       }
       const job = this.next();
-      if (job !== undefined) this.send(idle, job);
+      if (job === undefined) return;
+      this.send(idle, job);
     }
   }
 
