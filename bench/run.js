@@ -50,6 +50,7 @@ function oursWithoutAccelerator() {
 
 const QUICK = process.argv.includes('--quick');
 const JOSE_ONLY = process.argv.includes('--jose-only');
+const POOL_ONLY = process.argv.includes('--pool-only');
 const CONFIG = QUICK
   ? { rounds: 3, windowMs: 100, minOps: 2, coldRuns: 3 }
   : { rounds: 8, windowMs: 600, minOps: 4, coldRuns: 9 };
@@ -210,6 +211,12 @@ async function main() {
     ].join(' '),
   );
 
+  if (POOL_ONLY) {
+    // `npm run bench -- --pool-only`: the unwrap pool's figures (event loop, a flooded decryptor), printed, nothing written.
+    await scale.eventLoopFigure(ours, QUICK);
+    await scale.fairnessFigure(ours, fixture, QUICK);
+    return;
+  }
   if (JOSE_ONLY) {
     // `npm run bench -- --jose-only`: just the rows against jose 6, printed, nothing written.
     await scale.joseRows(compare, ours, fixture, payloadOf, CONFIG);
@@ -328,6 +335,7 @@ async function main() {
     );
 
     extra.eventLoop = await scale.eventLoopFigure(ours, QUICK);
+    extra.fairness = await scale.fairnessFigure(ours, fixture, QUICK);
 
     const body100 = await theirEnc.encrypt(kid, payloadOf(100));
     const jwe100 = await oursEnc.encrypt(kid, payloadOf(100), { format: 'jwe' });
@@ -412,6 +420,20 @@ function renderMarkdown(r) {
     for (const [name, e] of Object.entries(r.eventLoop)) {
       if (typeof e !== 'object') continue;
       lines.push(`| ${name} | ${fmt(e.maxMs)} ms | ${fmt(e.p99Ms)} ms | ${fmt(e.bodiesPerSec)} |`);
+    }
+    lines.push('');
+  }
+  if (r.fairness) {
+    const q = r.fairness;
+    const ms = (l) => `${fmt(l.p50Ms, 2)} / ${fmt(l.p99Ms, 2)} / ${fmt(l.maxMs, 2)} ms`;
+    lines.push(`**A flooded decryptor beside another** (the bound on pending unwraps, ${q.maxPendingUnwraps} per decryptor, and the turns between decryptors): ` +
+      `decryptor A keeps forged bodies for an RSA-4096 key in flight (refused ones sent again 5 ms later) while decryptor B decrypts genuine RSA-2048 bodies, 4 in flight. ` +
+      `B alone: p50 / p99 / max ${ms(q.alone)}.`);
+    lines.push('');
+    lines.push("| A's bodies in flight | B's p50 / p99 / max | A answered (forgeries/s) | A refused ERR_RECEIVER_BUSY (/s) | 2 ms timer late by at most |");
+    lines.push('| ---: | ---: | ---: | ---: | ---: |');
+    for (const fl of q.floods) {
+      lines.push(`| ${fl.floodInFlight} | ${ms(fl.latency)} | ${fmt(fl.forgeriesPerSec)} | ${fmt(fl.refusedBusyPerSec)} | ${fmt(fl.timerLateMaxMs)} ms |`);
     }
     lines.push('');
   }

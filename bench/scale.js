@@ -1,10 +1,11 @@
 /**
- * The receiver at scale, for `npm run bench`: 'jwe' decrypt against panva's jose 6, how late a
- * timer runs while RSA-4096 bodies are decrypted, a real HTTP receiver under load against the
- * original, and a soak of 100,000 bodies through one decryptor.
+ * The receiver at scale, for `npm run bench`: 'jwe' decrypt against panva's jose 6 (also with a
+ * busy process beside), how late a timer runs while RSA-4096 bodies are decrypted, one decryptor's
+ * latency while another is flooded, a real HTTP receiver under load against the original, and a
+ * soak of 100,000 bodies through one decryptor.
  */
 'use strict';
-/* global TextDecoder, setInterval, clearInterval, fetch */
+/* global TextDecoder, setInterval, clearInterval, setTimeout, fetch */
 
 const { spawn, execFileSync } = require('node:child_process');
 const { constants, createPrivateKey, createPublicKey, generateKeyPairSync, privateDecrypt, publicEncrypt, randomBytes } = require('node:crypto');
@@ -69,9 +70,29 @@ async function joseRows(compare, ours, fixture, payloadOf, config) {
       );
     }
   }
+  // The 10 KB row again while one other process keeps a core busy at normal priority, as on a
+  // shared host: the RSA threads compete with it for the cores, and so does jose.
+  const body = await encryptor.encrypt('kibana1', payloadOf(10 * 1024), { format: 'jwe' });
+  const stopNeighbour = busyNeighbour();
+  try {
+    rows.push(
+      await compare('jwe decrypt (ours) vs jose 6 10 KB, one busy process beside', 1.3, {
+        ours: () => decryptor.decrypt(body),
+        original: async () => JSON.parse(decoder.decode((await j.compactDecrypt(body, key)).plaintext)),
+      }, 32, rowConfig),
+    );
+  } finally {
+    stopNeighbour();
+  }
   const rsaProbeUs = { before: probeBefore, after: rsaProbe(fixture) };
   console.log(`machine: one RSA-2048 private operation on one thread took ${rsaProbeUs.before.toFixed(0)} µs before the rows against jose 6 and ${rsaProbeUs.after.toFixed(0)} µs after`);
   return { rows, rsaProbeUs };
+}
+
+/** Starts a process that spins on one core at normal priority; returns what stops it. */
+function busyNeighbour() {
+  const child = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+  return () => child.kill('SIGKILL');
 }
 
 /** Keeps `inflight` decrypts pending for `ms` while a 2 ms timer runs; reports the timer's lateness. */
@@ -124,6 +145,105 @@ async function eventLoopFigure(ours, quick) {
     console.log(`event loop, 32 RSA-4096 bodies in flight, ${name}: 2 ms timer late by at most ${r.maxMs.toFixed(1)} ms (p99 ${r.p99Ms.toFixed(1)} ms), ${r.bodiesPerSec.toFixed(0)} bodies/s`);
   }
   return { ...result, target: 'ours (threads) late by at most 20 ms', met: result['ours (threads)'].maxMs <= 20 };
+}
+
+/**
+ * The queue's bound and fairness: decryptor A is flooded with forged bodies for an RSA-4096 key
+ * while decryptor B decrypts genuine RSA-2048 bodies, 4 in flight; once with as many of A's in
+ * flight as its bound of pending unwraps (`DEFAULT_MAX_PENDING_UNWRAPS`), once with twice as many
+ * (the rest refused with ERR_RECEIVER_BUSY, and sent again 5 ms later, as a hostile sender does).
+ * Reports B's latency without and with each flood, A's answers and refusals per second, and how
+ * late a 2 ms timer ran meanwhile.
+ */
+async function fairnessFigure(ours, fixture, quick) {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 4096 });
+  const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'big', use: 'enc', alg: 'RSA-OAEP' };
+  const { kty, kid, use, alg, e, n } = jwk;
+  const bigEncryptor = await ours.createRequestEncryptor({ keys: [{ kty, kid, use, alg, e, n }] });
+  const forged = (await Promise.all(Array.from({ length: 64 }, (_, i) => bigEncryptor.encrypt('big', { i }, { format: 'jwe' })))).map((body) => {
+    const parts = body.split('.');
+    const tag = Buffer.from(parts[4], 'base64url');
+    tag[0] ^= 1;
+    parts[4] = tag.toString('base64url');
+    return parts.join('.');
+  });
+  const flooded = await ours.createRequestDecryptor({ keys: [jwk] });
+  const other = await ours.createRequestDecryptor(fixture.privateJWKS);
+  const encryptor = await ours.createRequestEncryptor(fixture.publicJWKS);
+  const genuine = await Promise.all(Array.from({ length: 16 }, (_, i) => encryptor.encrypt('kibana1', { i }, { format: 'jwe' })));
+  const ms = quick ? 1500 : 5000;
+  const f = (x) => x.toFixed(1);
+
+  const measureOther = async () => {
+    const latencies = [];
+    const started = performance.now();
+    let next = 0;
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      while (performance.now() - started < ms) {
+        const t = performance.now();
+        await other.decrypt(genuine[(next += 1) % genuine.length]);
+        latencies.push(performance.now() - t);
+      }
+    }));
+    latencies.sort((a, b) => a - b);
+    const at = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
+    return { p50Ms: at(0.5), p99Ms: at(0.99), maxMs: latencies[latencies.length - 1], bodiesPerSec: (latencies.length * 1000) / (performance.now() - started) };
+  };
+
+  const underFlood = async (floodInFlight) => {
+    let stop = false;
+    const counts = { refusedBusy: 0, failed: 0, other: 0 };
+    const flood = Promise.all(Array.from({ length: floodInFlight }, async (_, lane) => {
+      for (let i = lane; !stop; i += 1) {
+        try {
+          await flooded.decrypt(forged[i % forged.length]);
+          counts.other += 1;
+        } catch (err) {
+          if (err.code === 'ERR_RECEIVER_BUSY') {
+            counts.refusedBusy += 1;
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          } else if (err.code === 'ERR_DECRYPTION_FAILED') counts.failed += 1;
+          else counts.other += 1;
+        }
+      }
+    }));
+    // Let the flood fill the queue before B's bodies and the timer start.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    let late = 0;
+    let expected = performance.now() + 2;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      late = Math.max(late, now - expected);
+      expected = now + 2;
+    }, 2);
+    const started = performance.now();
+    const before = { ...counts };
+    const latency = await measureOther();
+    const seconds = (performance.now() - started) / 1000;
+    clearInterval(timer);
+    stop = true;
+    await flood;
+    const result = {
+      floodInFlight,
+      latency,
+      forgeriesPerSec: (counts.failed - before.failed) / seconds,
+      refusedBusyPerSec: (counts.refusedBusy - before.refusedBusy) / seconds,
+      unexpected: counts.other,
+      timerLateMaxMs: late,
+    };
+    console.log(
+      `fairness: decryptor B's RSA-2048 bodies (4 in flight) while decryptor A keeps ${floodInFlight} RSA-4096 forgeries in flight: p50/p99/max ` +
+        `${f(latency.p50Ms)}/${f(latency.p99Ms)}/${f(latency.maxMs)} ms; A: ${result.forgeriesPerSec.toFixed(0)} forgeries/s answered, ` +
+        `${result.refusedBusyPerSec.toFixed(0)}/s refused busy, ${result.unexpected} other; 2 ms timer late by at most ${f(late)} ms`,
+    );
+    return result;
+  };
+
+  await measureOther(); // warm up
+  const alone = await measureOther();
+  console.log(`fairness: decryptor B's RSA-2048 bodies (4 in flight) alone: p50/p99/max ${f(alone.p50Ms)}/${f(alone.p99Ms)}/${f(alone.maxMs)} ms`);
+  const bound = ours.DEFAULT_MAX_PENDING_UNWRAPS;
+  return { maxPendingUnwraps: bound, alone, floods: [await underFlood(bound), await underFlood(2 * bound)] };
 }
 
 function startReceiver(lib, jwksFile) {
@@ -229,4 +349,4 @@ function soak(libFile, fixtureFile, total) {
   return result;
 }
 
-module.exports = { joseRows, eventLoopFigure, httpRows, soak };
+module.exports = { joseRows, eventLoopFigure, fairnessFigure, httpRows, soak };

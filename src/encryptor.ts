@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { isWrapAlgorithm, type WrapAlgorithm } from './core/algorithms';
-import { checkKnownOptions } from './core/known-options';
+import { checkKnownOptions, optionNames } from './core/known-options';
 import {
   EncryptionFailedError,
   InvalidArgumentError,
@@ -47,7 +47,7 @@ export interface EncryptorOptions {
 }
 
 /** The option names {@link createRequestEncryptor} knows; any other is refused. */
-export const ENCRYPTOR_OPTION_NAMES: readonly string[] = ['format', 'prepareAhead', 'keyWrapAlgorithm'];
+export const ENCRYPTOR_OPTION_NAMES = optionNames<EncryptorOptions>({ format: true, prepareAhead: true, keyWrapAlgorithm: true });
 
 /** Options of one {@link Encryptor.encrypt} call. */
 export interface EncryptOptions {
@@ -62,7 +62,7 @@ export interface EncryptOptions {
 }
 
 /** The option names {@link Encryptor.encrypt} knows; any other is refused. */
-export const ENCRYPT_OPTION_NAMES: readonly string[] = ['format', 'keyWrapAlgorithm', 'context', 'compress'];
+export const ENCRYPT_OPTION_NAMES = optionNames<EncryptOptions>({ format: true, keyWrapAlgorithm: true, context: true, compress: true });
 
 /** Encrypts payloads for the keys of a public set. */
 export interface Encryptor {

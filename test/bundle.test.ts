@@ -23,11 +23,15 @@ const HANDLERS = {
   receiver: `import { createRequestDecryptor, keyDerivationBackend, RequestCryptoError } from 'request-crypto/receiver';
 
 let decryptor;
+// What the unwrap pool did: threads it started, and what it warned of (a thread that cannot start).
+const pool = { threads: 0, warnings: [] };
+process.on('worker', () => (pool.threads += 1));
+process.on('warning', (w) => w.name === 'RequestCryptoWarning' && pool.warnings.push(w.code));
 export async function handler(event) {
   decryptor ??= createRequestDecryptor(process.env.PRIVATE_JWKS);
   try {
     // Many bodies at once: all but the first go to the unwrap threads.
-    if (event.bodies) return { statusCode: 200, payloads: await Promise.all(event.bodies.map(async (body) => (await decryptor).decrypt(body))) };
+    if (event.bodies) return { statusCode: 200, payloads: await Promise.all(event.bodies.map(async (body) => (await decryptor).decrypt(body))), pool };
     const payload = await (await decryptor).decrypt(event.body);
     return { statusCode: 200, payload, backend: keyDerivationBackend() };
   } catch (err) {
@@ -172,7 +176,8 @@ describe.each<Format>(['cjs', 'esm'])('a handler importing request-crypto/receiv
     const encryptor = await createRequestEncryptor(vectors.publicJWKS);
     const many = await Promise.all(Array.from({ length: 32 }, (_, i) => encryptor.encrypt('kibana1', { i }, { format: 'jwe' })));
     const [result] = run(receiver.file, [{ bodies: many }], { PRIVATE_JWKS: JSON.stringify(vectors.privateJWKS) });
-    expect(result).toEqual({ statusCode: 200, payloads: Array.from({ length: 32 }, (_, i) => ({ i })) });
+    expect(result).toEqual({ statusCode: 200, payloads: Array.from({ length: 32 }, (_, i) => ({ i })), pool: { threads: expect.any(Number), warnings: [] } });
+    expect((result!['pool'] as { threads: number }).threads).toBeGreaterThan(0);
   });
 
   it('derives on crypto.pbkdf2 when it ships without the accelerator', () => {

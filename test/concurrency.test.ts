@@ -6,7 +6,9 @@ describe('concurrency', () => {
     const kids = ['kibana', 'kibana1', 'kibana_dev1'];
     const { privateJWKS, publicJWKS } = makeKeySets(kids);
     const encryptor = await createRequestEncryptor(publicJWKS);
-    const decryptor = await createRequestDecryptor(privateJWKS);
+    // 2,000 unwraps (a decrypt and a getJWKMetadata per body) may wait at once: past the default
+    // bound of pending unwraps (256) they would be refused with ERR_RECEIVER_BUSY.
+    const decryptor = await createRequestDecryptor(privateJWKS, { maxPendingUnwraps: 2000, maxPendingUnwrapsPerProcess: 2000 });
 
     const results = await Promise.all(
       Array.from({ length: 1000 }, async (_, i) => {

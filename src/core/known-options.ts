@@ -32,3 +32,11 @@ export function checkKnownOptions(options: unknown, known: readonly string[], wh
     `invalid argument: ${where} has no option ${names}${more} (it knows ${known.map((name) => JSON.stringify(name)).join(', ')})`,
   );
 }
+
+/**
+ * The option names of an options type, from an object that must name each of them: the compiler
+ * refuses a name the type lacks and a name left out, so the list cannot drift from the type.
+ */
+export function optionNames<T extends object>(names: { readonly [K in keyof Required<T>]: true }): readonly string[] {
+  return Object.freeze(Object.keys(names));
+}

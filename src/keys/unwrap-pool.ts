@@ -1,416 +1,333 @@
 /**
- * RSA private operations off the event loop: a small pool of worker threads, shared by every
- * decryptor of the process, each running synchronous `privateDecrypt`. One RSA-4096 unwrap costs
- * about 4 ms of CPU; on the event loop, 32 bodies in flight would hold it for over 100 ms, and a
- * server's other requests would wait. On threads they also use every core.
+ * RSA private operations off the event loop: a few worker threads, shared by every decryptor of
+ * the process, each running synchronous `privateDecrypt`. One RSA-4096 unwrap costs about 4 ms of
+ * CPU; on the event loop, 32 bodies in flight would hold it for over 100 ms, and a server's other
+ * requests would wait. On threads they also use every core.
  *
- * Jobs and answers travel through shared memory, not messages: a `postMessage` costs the event
- * loop 20–40 µs a body (serialising, waking, dispatching), a tenth of the RSA-2048 operation it
- * hands off. The event loop writes a job into a free slot and bumps a counter; whichever thread is
- * free takes it, so no body waits behind a busy thread while another sits idle. Answers land in a
- * ring the event loop drains in one go whenever it wakes, however many came in meanwhile.
+ * The design has no protocol of its own: jobs wait in one queue on the event loop, a job is
+ * posted to a thread only when that thread is idle (so no body waits behind a busy thread while
+ * another is free), and the thread posts its answer back. The queue has one lane per decryptor,
+ * served in turn, so that one decryptor's flood delays another's bodies by one job per turn at
+ * most. A key crosses to each thread once, with the first job for it; the thread keeps its own
+ * copy, and forgets it when the key object is collected here.
  *
- * The threads run at a lower scheduling priority than the event loop where the system allows
- * it: when the cores are busy, the thread that answers requests (and hands the threads their
- * work) goes first, and RSA takes the rest.
- *
- * The workers are made from source text (`eval`), not from a file, so the pool works unchanged in
- * a bundled Lambda, CommonJS or ESM. Keys reach each thread once as `KeyObject`s; each thread
- * decrypts with its own copy, and forgets it when the key object is collected.
+ * Where a thread cannot start (Node's permission model without `--allow-worker`, a process thread
+ * limit), the pool keeps the threads it has, says why once (a process warning), and with none
+ * unwraps on the event loop, one job per turn of it. A thread that stops takes no body with it:
+ * its job is unwrapped again, on another thread or, the second time, on the event loop. Only
+ * RSA-OAEP refusing the wrapped key rejects a job. docs/receiver-pool.md has the whole story.
  *
  * @packageDocumentation
  */
+import { privateDecrypt, type KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import type { KeyObject } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 
-import type { Keyring } from './keyset';
-import { oaepHashOf, unwrapInProcess, type UnwrapKey } from './unwrap';
-
-/**
- * Jobs in shared memory at once; more wait in a queue on the event loop. A power of two: the
- * counters are 32-bit and wrap around, and a position is the counter's low bits, which stay in
- * step across the wrap.
- */
-const SLOTS = 64;
-/** The largest wrapped key, and the largest answer: one 8192-bit RSA block. */
-const MAX_BLOCK = 1024;
-/**
- * While jobs are queued, a thread wakes the event loop for every this many answers (a power of
- * two). Measured on 2 cores with 32 bodies in flight: 8 was 1-2 % faster than 4 and as fast as 16.
- * An answer waits for a few more unwraps at most (about 1 ms at 2048 bits, twice that when an
- * earlier answer was still being written as the event loop drained).
- */
-const WAKE_EVERY = 8;
-
-// Shared memory: control words, the job queue, the answer ring, then one slot per job.
-const POSTED = 0; // jobs queued so far (written by the event loop)
-const TAKEN = 1; // jobs taken by a thread so far
-const ANSWERED = 2; // answers so far: a thread reserves a place in the ring with it
-const WRITTEN = 3; // answers written into their place so far: what the event loop waits on
-const SLEEPING = 4; // threads waiting for work
-const MAIL = 5; // messages sent to the threads' ports so far (keys to learn or forget)
-const CONTROL_INTS = 6;
-/** Where the job and answer counters sit in the shared memory (for tests that watch them). */
-export const COUNTERS = { POSTED, TAKEN, ANSWERED, WRITTEN } as const;
-const QUEUE_AT = CONTROL_INTS; // SLOTS ints: the slot of each queued job, in order
-const RING_AT = QUEUE_AT + SLOTS; // SLOTS ints: slot + 1 of each answer, 0 while unwritten
-const HEADER_INTS = RING_AT + SLOTS;
-// A slot: key number, OAEP hash (0 SHA-1, 1 SHA-256), input length, answer length (-1: refused),
-// then the wrapped key, then the answer.
-const SLOT_INTS = 4;
-const SLOT_BYTES = SLOT_INTS * 4 + 2 * MAX_BLOCK;
-const SLOTS_AT = HEADER_INTS * 4;
-
-/** What a thread runs: take a job, answer it, wait when there is none. Keys arrive on its port. */
-export const WORKER_SOURCE = `
-'use strict';
-const { workerData, receiveMessageOnPort } = require('node:worker_threads');
-const { constants, createPrivateKey, privateDecrypt } = require('node:crypto');
-const { shared, port } = workerData;
-const [POSTED, TAKEN, ANSWERED, WRITTEN, SLEEPING, MAIL, QUEUE_AT, RING_AT, SLOTS, SLOTS_AT, SLOT_INTS, SLOT_BYTES, MAX_BLOCK, WAKE_EVERY] = workerData.layout;
-const INPUT_AT = SLOT_INTS * 4;
-const ANSWER_AT = INPUT_AT + MAX_BLOCK;
-const ints = new Int32Array(shared);
-const bytes = new Uint8Array(shared);
-const keys = new Map();
-let mailRead = 0;
-// Lower this thread's priority below the event loop's (Linux: a thread id is a process id here).
-try {
-  const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
-  if (tid > 0) require('node:os').setPriority(tid, 10);
-} catch {}
-// This thread's own copy of a key: threads sharing one OpenSSL key take turns on its lock and
-// its blinding values (1-3 % of throughput on 2 cores). The copy's encoding is wiped at once;
-// where the key cannot be copied, the shared one serves.
-function ownCopy(key) {
-  let der;
-  try {
-    der = key.export({ format: 'der', type: 'pkcs8' });
-    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-  } catch {
-    return key;
-  } finally {
-    if (der !== undefined) der.fill(0);
-  }
-}
-function readKeys() {
-  mailRead = Atomics.load(ints, MAIL);
-  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
-    for (const [id, key] of m.message.keys) keys.set(id, ownCopy(key));
-    for (const id of m.message.forget) keys.delete(id);
-  }
-}
-// Where another thread's step between two of this thread's matters. A no-op; tests widen it.
-function raceWindow(point, taken) {}
-for (;;) {
-  // TAKEN before POSTED: POSTED only grows, so every job counted in \`taken\` was posted by the
-  // time \`posted\` is read. The other way round, another thread could take the job posted in
-  // between, and this one would then take a job not yet posted: a stale slot, answered twice.
-  const taken = Atomics.load(ints, TAKEN);
-  raceWindow('take');
-  const posted = Atomics.load(ints, POSTED);
-  if (taken === posted) {
-    Atomics.add(ints, SLEEPING, 1);
-    Atomics.wait(ints, POSTED, posted);
-    Atomics.sub(ints, SLEEPING, 1);
-    continue;
-  }
-  // The job's queue entry is read before the job is claimed: once it is claimed, the event loop
-  // may post 64 more jobs while this thread is descheduled, and the 64th reuses the entry. Until
-  // the claim succeeds, job \`taken\` is unanswered, so it holds its slot and the entry stands.
-  const slot = Atomics.load(ints, QUEUE_AT + (taken & (SLOTS - 1)));
-  raceWindow('claim', taken);
-  if (Atomics.compareExchange(ints, TAKEN, taken, taken + 1) !== taken) continue;
-  const at = SLOTS_AT + slot * SLOT_BYTES;
-  const words = new Int32Array(shared, at, SLOT_INTS);
-  if (Atomics.load(ints, MAIL) !== mailRead) readKeys();
-  let answer;
-  try {
-    // SHA-1 is OpenSSL's default OAEP digest and is not named (oaepOptions in unwrap.ts says why).
-    const key = keys.get(words[0]);
-    answer = privateDecrypt(
-      words[1] === 1 ? { key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' } : { key, padding: constants.RSA_PKCS1_OAEP_PADDING },
-      bytes.subarray(at + INPUT_AT, at + INPUT_AT + words[2]),
-    );
-  } catch {
-    answer = undefined;
-  }
-  if (answer === undefined || answer.length > MAX_BLOCK) words[3] = -1;
-  else {
-    bytes.set(answer, at + ANSWER_AT);
-    words[3] = answer.length;
-    answer.fill(0);
-  }
-  const place = Atomics.add(ints, ANSWERED, 1);
-  raceWindow('publish');
-  Atomics.store(ints, RING_AT + (place & (SLOTS - 1)), slot + 1);
-  // Counted once written: the event loop may have drained up to this place while it was empty,
-  // and it waits for WRITTEN to move, which a reserved place alone does not do.
-  Atomics.add(ints, WRITTEN, 1);
-  // Waking the event loop costs it more than draining several answers at once: while work is
-  // queued, wake it for every few answers only. The last answer before the queue runs dry always
-  // wakes it, so no answer waits longer than a few unwraps.
-  if (((place + 1) & (WAKE_EVERY - 1)) === 0 || Atomics.load(ints, TAKEN) === Atomics.load(ints, POSTED)) {
-    Atomics.notify(ints, WRITTEN);
-  }
-}
-`;
-
-// Atomics.waitAsync is in Node since 16; the library's lib setting (ES2021) does not declare it.
-type WaitAsync = (
-  ints: Int32Array,
-  index: number,
-  value: number,
-) => { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
-const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+import type { Keyring, WrapAlgorithm } from './keyset';
+import { oaepHashOf, oaepOptions, unwrapInProcess, type UnwrapKey } from './unwrap';
+import type { ForgetKey, FromUnwrapThread, UnwrapJob } from './unwrap-worker';
+import { UNWRAP_WORKER_SOURCE } from './unwrap-worker-source';
 
 /**
- * The places where another thread's step, between two of this pool's, matters. Tests widen them
- * to show that the pool stays right however threads interleave; normally both are no-ops.
+ * How long a thread may take to start before the pool gives up on it. A thread starts in
+ * 20–50 ms; a busy host can take seconds.
  */
-export interface RaceWindows {
-  /** What the threads run: {@link WORKER_SOURCE}, whose `raceWindow` marks its own places. */
-  readonly workerSource?: string;
-  /** Called on the event loop between draining the answers and waiting for the next ones. */
-  readonly afterDrain?: (shared: Int32Array) => void;
+const START_DEADLINE_MS = 10_000;
+/** A job whose thread stopped this many times is unwrapped on the event loop instead. */
+const MAX_LOSSES = 2;
+/** The `type` of the pool's process warnings. */
+const WARNING_TYPE = 'RequestCryptoWarning';
+/** Warning codes (docs/receiver-pool.md): each is emitted once per process at most. */
+const NO_THREADS = 'REQUEST_CRYPTO_UNWRAP_ON_EVENT_LOOP';
+const FEWER_THREADS = 'REQUEST_CRYPTO_UNWRAP_FEWER_THREADS';
+const THREAD_STOPPED = 'REQUEST_CRYPTO_UNWRAP_THREAD_STOPPED';
+
+/** What RSA-OAEP refusing a wrapped key rejects with: the caller treats it as any forgery. */
+function refused(): Error {
+  return new Error('RSA-OAEP refused the wrapped key');
+}
+
+/** A short, key-free description of why a thread did not start or stopped. */
+function why(err: unknown): string {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  const text = [code, message].filter((part) => typeof part === 'string' && part !== '').join(': ');
+  return (text === '' ? String(err) : text).slice(0, 200);
 }
 
 interface Job {
+  /** The decryptor's lane it waits in, and goes back to when its thread stops. */
+  readonly lane: Lane;
+  /** The pool's number for `privateKey`. */
   readonly key: number;
   /** Held so that the key cannot be collected, and forgotten by the threads, while the job waits. */
-  readonly keyObject: KeyObject;
-  readonly oaepHash: 0 | 1;
+  readonly privateKey: KeyObject;
+  readonly alg: WrapAlgorithm;
   readonly encryptedKey: Uint8Array;
   readonly resolve: (cek: Uint8Array) => void;
   readonly reject: (reason: Error) => void;
+  /** How many threads stopped while holding it. */
+  losses: number;
 }
 
-/** One generation of threads and the shared memory they work in. */
-interface Crew {
-  readonly ints: Int32Array;
-  readonly bytes: Uint8Array;
-  readonly workers: Array<{ readonly worker: Worker; readonly port: MessagePort }>;
-  /** The job in each slot, or `undefined` when the slot is free. */
-  readonly slots: Array<Job | undefined>;
-  readonly free: number[];
-  /** Answers read from the ring so far. */
-  drained: number;
-  /** True while an `Atomics.waitAsync` for answers is pending. */
-  watching: boolean;
-  /** True while threads are kept referenced (some job is in flight). */
-  holding: boolean;
+/** One decryptor's jobs, oldest first. */
+interface Lane {
+  readonly jobs: Job[];
 }
+
+interface Thread {
+  readonly worker: Worker;
+  /** True once its program runs and listens: it has posted `'ready'`. */
+  ready: boolean;
+  /** The one job it is working on. */
+  job: Job | undefined;
+  /** The pool's numbers of the keys it was sent. */
+  readonly known: Set<number>;
+}
+
+/** Unwraps one wrapped key with `privateKey`, through one decryptor's lane of the pool. */
+export type LaneUnwrap = (privateKey: KeyObject, alg: WrapAlgorithm, encryptedKey: Uint8Array) => Promise<Uint8Array>;
+
+let workerUrl: URL | undefined;
 
 /**
- * A fixed-size set of worker threads, started together on first use, never keeping the process
- * alive when idle. Jobs and answers go through shared memory; a key crosses to each thread once.
+ * Worker threads that start on demand, up to a fixed number, and never keep the process alive
+ * while idle. One queue on the event loop feeds them, a decryptor's lane at a time.
  */
-export class UnwrapPool {
-  private crew: Crew | undefined;
-  /** Jobs waiting for a free slot, oldest first. */
-  private backlog: Job[] = [];
-  private inFlight = 0;
-  private nextKey = 0;
+class UnwrapPool {
+  private readonly threads: Thread[] = [];
+  /** Lanes with jobs waiting, in the order of their next turn. */
+  private readonly turns: Lane[] = [];
+  /** Jobs waiting in all lanes. */
+  private waiting = 0;
+  /** True once no thread could start: jobs are unwrapped on the event loop. */
+  private onEventLoop = false;
+  private turnHereScheduled = false;
+  private readonly warned = new Set<string>();
+  private lastKey = 0;
   private readonly keyNumbers = new WeakMap<KeyObject, number>();
-  private readonly liveKeys = new Map<number, WeakRef<KeyObject>>();
-  // When a key object is collected, the threads forget it too.
-  private readonly forgotten = new FinalizationRegistry<number>((number) => {
-    this.liveKeys.delete(number);
-    if (this.crew !== undefined) this.mail(this.crew, { keys: [], forget: [number] });
-  });
+  // When a key object is collected, the threads forget their copies too.
+  private readonly collected = new FinalizationRegistry<number>((key) => this.forget(key));
 
-  /**
-   * @param size how many threads.
-   * @param firstCount where the shared 32-bit job counters start (tests start them just below
-   *   the wrap that a server reaches after 2³¹ bodies).
-   * @param windows for tests: the race windows, widened.
-   */
-  constructor(
-    readonly size: number,
-    private readonly firstCount = 0,
-    private readonly windows: RaceWindows = {},
-  ) {}
+  /** @param size the most threads it runs. */
+  constructor(private size: number) {}
 
-  /** RSA-OAEP-decrypts `encryptedKey` with `key` on the first free thread. */
-  unwrap(key: KeyObject, oaepHash: 'sha1' | 'sha256', encryptedKey: Uint8Array): Promise<Uint8Array> {
-    if (encryptedKey.length > MAX_BLOCK) return Promise.reject(new Error('wrapped key too long'));
-    const crew = this.crew ?? this.start();
-    let number = this.keyNumbers.get(key);
-    if (number === undefined) {
-      number = this.nextKey += 1;
-      this.keyNumbers.set(key, number);
-      this.liveKeys.set(number, new WeakRef(key));
-      this.forgotten.register(key, number);
-      // Sent before any job that uses it is queued: a thread reads new mail before its next job.
-      this.mail(crew, { keys: [[number, key]], forget: [] });
+  /** A new lane: the unwraps of one decryptor, which take their turn with every other lane's. */
+  lane(): LaneUnwrap {
+    const lane: Lane = { jobs: [] };
+    return (privateKey, alg, encryptedKey) =>
+      new Promise<Uint8Array>((resolve, reject) => {
+        const job: Job = { lane, key: this.numberOf(privateKey), privateKey, alg, encryptedKey, resolve, reject, losses: 0 };
+        this.enqueue(job, 'last');
+        this.dispatch();
+      });
+  }
+
+  private numberOf(privateKey: KeyObject): number {
+    let key = this.keyNumbers.get(privateKey);
+    if (key === undefined) {
+      key = this.lastKey += 1;
+      this.keyNumbers.set(privateKey, key);
+      this.collected.register(privateKey, key);
     }
-    const keyNumber = number;
-    return new Promise<Uint8Array>((resolve, reject) => {
-      const job: Job = { key: keyNumber, keyObject: key, oaepHash: oaepHash === 'sha256' ? 1 : 0, encryptedKey, resolve, reject };
-      this.inFlight += 1;
-      this.hold(crew, true);
-      const slot = crew.free.pop();
-      if (slot === undefined) this.backlog.push(job);
-      else this.post(crew, slot, job);
-      this.watch(crew);
+    return key;
+  }
+
+  private enqueue(job: Job, where: 'first' | 'last'): void {
+    const { jobs } = job.lane;
+    if (where === 'first') jobs.unshift(job);
+    else jobs.push(job);
+    if (jobs.length === 1) this.turns.push(job.lane);
+    this.waiting += 1;
+  }
+
+  /** The oldest job of the lane whose turn it is; the lane goes to the back of the line. */
+  private next(): Job | undefined {
+    const lane = this.turns.shift();
+    const job = lane?.jobs.shift();
+    if (lane === undefined || job === undefined) return undefined;
+    if (lane.jobs.length > 0) this.turns.push(lane);
+    this.waiting -= 1;
+    return job;
+  }
+
+  /** Hands waiting jobs to idle threads, starting threads while there are fewer than jobs. */
+  private dispatch(): void {
+    while (this.waiting > 0) {
+      if (this.onEventLoop) {
+        this.turnHere();
+        return;
+      }
+      const idle = this.threads.find((thread) => thread.ready && thread.job === undefined);
+      if (idle === undefined) {
+        this.grow();
+        // Unless the threads could not start (and the jobs now wait for the event loop), the
+        // threads starting or busy take the jobs when they are ready.
+        if (!this.onEventLoop) return;
+        continue;
+      }
+      const job = this.next();
+      if (job === undefined) return;
+      this.send(idle, job);
+    }
+  }
+
+  private grow(): void {
+    let starting = this.threads.filter((thread) => !thread.ready).length;
+    while (!this.onEventLoop && this.threads.length < this.size && starting < this.waiting) {
+      this.start();
+      starting += 1;
+    }
+  }
+
+  private start(): void {
+    let worker: Worker;
+    try {
+      workerUrl ??= new URL(`data:text/javascript,${encodeURIComponent(UNWRAP_WORKER_SOURCE)}`);
+      worker = new Worker(workerUrl, { name: 'request-crypto unwrap' });
+    } catch (err) {
+      this.couldNotStart(why(err));
+      return;
+    }
+    const thread: Thread = { worker, ready: false, job: undefined, known: new Set() };
+    this.threads.push(thread);
+    // A thread that is not listening in time is stopped: no thread is left from a failed start.
+    const deadline = setTimeout(() => {
+      this.stopped(thread, `it did not start within ${START_DEADLINE_MS} ms`);
+      void worker.terminate();
+    }, START_DEADLINE_MS);
+    deadline.unref();
+    worker.on('message', (message: FromUnwrapThread) => {
+      if (message !== 'ready') {
+        this.answered(thread, message);
+        return;
+      }
+      clearTimeout(deadline);
+      thread.ready = true;
+      this.dispatch();
+      if (thread.job === undefined) worker.unref();
+    });
+    worker.on('error', (err) => {
+      clearTimeout(deadline);
+      this.stopped(thread, why(err));
+    });
+    worker.on('exit', (code) => {
+      clearTimeout(deadline);
+      this.stopped(thread, `exit code ${code}`);
     });
   }
 
-  /** Stops every thread; jobs in flight reject. The pool starts new threads on its next use. */
-  async close(): Promise<void> {
-    const crew = this.crew;
-    if (crew === undefined) return;
-    this.abandon(crew, new Error('unwrap threads stopped'));
-    await Promise.all(crew.workers.map(({ worker }) => worker.terminate()));
-  }
-
-  private start(): Crew {
-    const shared = new SharedArrayBuffer(SLOTS_AT + SLOTS * SLOT_BYTES);
-    const crew: Crew = {
-      ints: new Int32Array(shared),
-      bytes: new Uint8Array(shared),
-      workers: [],
-      slots: new Array<Job | undefined>(SLOTS).fill(undefined),
-      free: Array.from({ length: SLOTS }, (_, i) => SLOTS - 1 - i),
-      drained: this.firstCount | 0,
-      watching: false,
-      holding: false,
-    };
-    const layout = [POSTED, TAKEN, ANSWERED, WRITTEN, SLEEPING, MAIL, QUEUE_AT, RING_AT, SLOTS, SLOTS_AT, SLOT_INTS, SLOT_BYTES, MAX_BLOCK, WAKE_EVERY];
-    const keys: Array<[number, KeyObject]> = [];
-    for (const [number, ref] of this.liveKeys) {
-      const key = ref.deref();
-      if (key !== undefined) keys.push([number, key]);
-    }
-    for (const counter of [POSTED, TAKEN, ANSWERED, WRITTEN]) crew.ints[counter] = crew.drained;
-    for (let i = 0; i < this.size; i += 1) {
-      const { port1, port2 } = new MessageChannel();
-      const worker = new Worker(this.windows.workerSource ?? WORKER_SOURCE, {
-        eval: true,
-        name: 'request-crypto unwrap',
-        workerData: { shared, port: port2, layout },
-        transferList: [port2],
-      });
-      worker.unref();
-      port1.unref();
-      if (keys.length > 0) port1.postMessage({ keys, forget: [] });
-      // A thread that stops takes its job with it: every body in flight fails like a forgery.
-      const fail = (): void => {
-        if (this.crew !== crew) return;
-        this.abandon(crew, new Error('unwrap thread stopped'));
-        for (const other of crew.workers) void other.worker.terminate();
-      };
-      worker.on('error', fail);
-      worker.on('exit', fail);
-      crew.workers.push({ worker, port: port1 });
-    }
-    Atomics.add(crew.ints, MAIL, 1);
-    this.crew = crew;
-    return crew;
-  }
-
-  /** Sends every thread of `crew` the same keys to learn or forget. */
-  private mail(crew: Crew, message: { keys: Array<[number, KeyObject]>; forget: number[] }): void {
-    for (const { port } of crew.workers) port.postMessage(message);
-    Atomics.add(crew.ints, MAIL, 1);
-  }
-
-  /** Forgets `crew`: its jobs, queued or running, reject with `reason`. */
-  private abandon(crew: Crew, reason: Error): void {
-    this.crew = undefined;
-    // Ends a pending wait for answers on the old memory, which nothing else would wake.
-    Atomics.notify(crew.ints, WRITTEN);
-    const jobs = [...crew.slots.filter((job): job is Job => job !== undefined), ...this.backlog];
-    crew.slots.fill(undefined);
-    this.backlog = [];
-    this.inFlight = 0;
-    for (const job of jobs) job.reject(reason);
-  }
-
-  private post(crew: Crew, slot: number, job: Job): void {
-    crew.slots[slot] = job;
-    const at = SLOTS_AT + slot * SLOT_BYTES;
-    const words = new Int32Array(crew.ints.buffer, at, SLOT_INTS);
-    words[0] = job.key;
-    words[1] = job.oaepHash;
-    words[2] = job.encryptedKey.length;
-    crew.bytes.set(job.encryptedKey, at + SLOT_INTS * 4);
-    const posted = Atomics.load(crew.ints, POSTED);
-    Atomics.store(crew.ints, QUEUE_AT + (posted & (SLOTS - 1)), slot);
-    Atomics.add(crew.ints, POSTED, 1);
-    if (Atomics.load(crew.ints, SLEEPING) > 0) Atomics.notify(crew.ints, POSTED, 1);
-  }
-
-  /** Reads every answer in the ring, settles its job, and gives its slot to the backlog. */
-  private drain(crew: Crew): void {
-    for (;;) {
-      const place = RING_AT + (crew.drained & (SLOTS - 1));
-      const entry = Atomics.load(crew.ints, place);
-      if (entry === 0) return;
-      Atomics.store(crew.ints, place, 0);
-      crew.drained = (crew.drained + 1) | 0;
-      const slot = entry - 1;
-      const job = crew.slots[slot];
-      crew.slots[slot] = undefined;
-      const at = SLOTS_AT + slot * SLOT_BYTES;
-      const length = crew.ints[at / 4 + 3] ?? -1;
-      const answerAt = at + SLOT_INTS * 4 + MAX_BLOCK;
-      const answer = length < 0 ? undefined : crew.bytes.slice(answerAt, answerAt + length);
-      if (length > 0) crew.bytes.fill(0, answerAt, answerAt + length);
-      const next = this.backlog.shift();
-      if (next === undefined) crew.free.push(slot);
-      else this.post(crew, slot, next);
-      if (job === undefined) continue;
-      this.inFlight -= 1;
-      if (answer === undefined) job.reject(new Error('unwrap failed'));
-      else job.resolve(answer);
+  private send(thread: Thread, job: Job): void {
+    thread.job = job;
+    // A thread with work keeps the process alive until it answers; an idle one does not.
+    thread.worker.ref();
+    // A buffer of its own, transferred: a view's whole underlying buffer would be copied.
+    const encryptedKey = new Uint8Array(job.encryptedKey.length);
+    encryptedKey.set(job.encryptedKey);
+    const first = !thread.known.has(job.key);
+    const message: UnwrapJob = { key: job.key, oaepHash: oaepHashOf(job.alg), encryptedKey, ...(first ? { privateKey: job.privateKey } : {}) };
+    try {
+      thread.worker.postMessage(message, [encryptedKey.buffer]);
+      thread.known.add(job.key);
+    } catch {
+      // The message could not be sent (a key object that does not cross threads): here instead.
+      thread.job = undefined;
+      thread.worker.unref();
+      this.runHere(job);
     }
   }
 
-  /** Waits for answers while any job is in flight, without holding the event loop. */
-  private watch(crew: Crew): void {
-    while (!crew.watching && this.crew === crew) {
-      // Every answer written before this read is drained below, unless it sits behind a place
-      // reserved but not yet written; writing that place moves WRITTEN, so the wait ends.
-      const seen = Atomics.load(crew.ints, WRITTEN);
-      this.drain(crew);
-      this.windows.afterDrain?.(crew.ints);
-      if (this.inFlight === 0) {
-        this.hold(crew, false);
-        return;
-      }
-      const wait = waitAsync(crew.ints, WRITTEN, seen);
-      if (wait.async) {
-        crew.watching = true;
-        void wait.value.then(() => {
-          crew.watching = false;
-          this.watch(crew);
-        });
-      }
+  private answered(thread: Thread, answer: Exclude<FromUnwrapThread, 'ready'>): void {
+    const { job } = thread;
+    if (job === undefined) return;
+    thread.job = undefined;
+    // The thread's next job first, so that it does not wait while this one settles.
+    this.dispatch();
+    if (thread.job === undefined) thread.worker.unref();
+    if (answer instanceof Uint8Array) job.resolve(answer);
+    else if (answer === 'refused') job.reject(refused());
+    else {
+      // 'unknown-key': the pool's mistake, never the body's.
+      thread.known.delete(job.key);
+      this.runHere(job);
     }
   }
 
-  /** A thread with work keeps the process alive until it answers; idle ones do not. */
-  private hold(crew: Crew, busy: boolean): void {
-    if (crew.holding === busy) return;
-    crew.holding = busy;
-    for (const { worker } of crew.workers) {
-      if (busy) worker.ref();
-      else worker.unref();
+  /** A thread stopped, or never started: its job (if any) is unwrapped again. */
+  private stopped(thread: Thread, reason: string): void {
+    const at = this.threads.indexOf(thread);
+    if (at < 0) return;
+    this.threads.splice(at, 1);
+    if (!thread.ready) this.couldNotStart(reason);
+    else this.warn(THREAD_STOPPED, `an unwrap thread stopped (${reason}); its body is unwrapped again`);
+    const { job } = thread;
+    thread.job = undefined;
+    if (job !== undefined) {
+      job.losses += 1;
+      if (job.losses >= MAX_LOSSES) this.runHere(job);
+      else this.enqueue(job, 'first');
     }
+    this.dispatch();
+  }
+
+  /** The pool keeps the threads it has and starts no more; with none, it unwraps on the event loop. */
+  private couldNotStart(reason: string): void {
+    const wanted = this.size;
+    this.size = this.threads.length;
+    if (this.size > 0) {
+      this.warn(FEWER_THREADS, `only ${this.size} of ${wanted} unwrap threads could start (${reason})`);
+      return;
+    }
+    this.onEventLoop = true;
+    this.warn(NO_THREADS, `no unwrap thread could start (${reason}): private-key operations run on the event loop`);
+  }
+
+  /** Unwraps the next waiting job on the event loop, one per turn of it, so that timers still run between. */
+  private turnHere(): void {
+    if (this.turnHereScheduled) return;
+    this.turnHereScheduled = true;
+    setImmediate(() => {
+      this.turnHereScheduled = false;
+      const job = this.next();
+      if (job !== undefined) this.runHere(job);
+      this.dispatch();
+    });
+  }
+
+  private runHere(job: Job): void {
+    let cek: Buffer;
+    try {
+      cek = privateDecrypt({ key: job.privateKey, ...oaepOptions(job.alg) }, job.encryptedKey);
+    } catch {
+      job.reject(refused());
+      return;
+    }
+    job.resolve(cek);
+  }
+
+  private forget(key: number): void {
+    for (const thread of this.threads) {
+      if (thread.known.delete(key)) thread.worker.postMessage({ forget: key } satisfies ForgetKey);
+    }
+  }
+
+  private warn(code: string, message: string): void {
+    if (this.warned.has(code)) return;
+    this.warned.add(code);
+    process.emitWarning(`request-crypto: ${message}`, { type: WARNING_TYPE, code });
   }
 }
 
 let shared: UnwrapPool | undefined;
 
 /**
- * The process's pool: one thread per core. A thread never waits for the event loop to hand it
- * work (it takes the next job from shared memory), so no extra thread is needed to keep the cores
- * busy: measured on 2 cores with 32 bodies of 10 KB in flight, 2, 3 and 4 threads were within 2 %.
+ * The process's pool: one thread more than the cores. Between two jobs a thread waits for the
+ * event loop to hand it the next one (about 40 µs when the loop is free, longer while it decrypts
+ * another body); the extra thread keeps the cores busy meanwhile. Measured side by side on 2
+ * cores with 32 bodies of 10 KB in flight (bench/compare-builds.js): 3 threads were 5–9 % faster
+ * than 2, and 4 slower than 3.
  */
-export function sharedUnwrapPool(): UnwrapPool {
-  shared ??= new UnwrapPool(availableParallelism());
+function sharedUnwrapPool(): UnwrapPool {
+  shared ??= new UnwrapPool(availableParallelism() + 1);
   return shared;
 }
 
@@ -422,17 +339,20 @@ export function sharedUnwrapPool(): UnwrapPool {
 export const INLINE_UNWRAP_MAX_BITS = 2048;
 
 /**
- * Unwraps with the private keys of `keyring` on `pool`'s threads. When `alone()` says this body is
- * the only one in flight and the key is small, the unwrap runs inline instead: nothing else is
- * waiting for the event loop, and the body skips the thread hop.
+ * Unwraps with the private keys of `keyring` on the process's unwrap threads, in a lane of its
+ * own. When `alone()` says this body is the only one in flight and the key is small, the unwrap
+ * runs inline instead: nothing else is waiting for the event loop, and the body skips the hop.
  */
-export function unwrapOnThreads(keyring: Keyring, alone: () => boolean, pool: UnwrapPool = sharedUnwrapPool()): UnwrapKey {
+export function unwrapOnThreads(keyring: Keyring, alone: () => boolean): UnwrapKey {
   const inline = unwrapInProcess(keyring);
+  const onThreads = sharedUnwrapPool().lane();
   return (request) => {
     const key = keyring.get(request.kid);
     const privateKey = key?.privateKey;
     if (key === undefined || privateKey === undefined) return Promise.reject(new Error('no private key'));
+    // Longer than the modulus: RSA refuses it without a private operation, and it is not copied.
+    if (request.encryptedKey.length > Math.ceil(key.metadata.length / 8)) return Promise.reject(refused());
     if (alone() && key.metadata.length <= INLINE_UNWRAP_MAX_BITS) return inline(request);
-    return pool.unwrap(privateKey, oaepHashOf(request.alg), request.encryptedKey);
+    return onThreads(privateKey, request.alg, request.encryptedKey);
   };
 }
