@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { AcceleratorBuildError, acceleratorStatus, buildAccelerator } from './accelerator';
 import { createRequestDecryptor } from './decryptor';
 import { createRequestEncryptor, type BodyFormat } from './encryptor';
-import { InvalidArgumentError, MissingKidError, RequestCryptoError } from './errors';
+import { InvalidArgumentError, MissingKidError, NoKeyFoundError, RequestCryptoError } from './errors';
 import { ALLOWED_MODULI, createJWKManager } from './keys/jwk';
 import { CUSTODY_PUBLIC_USAGE, custodyPublic, isCustodyPublic } from './custody-cli';
 import type { JWKS, PrivateJWKS } from './types';
@@ -337,6 +337,16 @@ async function run(argv: string[], io: CliIo): Promise<void> {
   }
 }
 
+/** What a person can do about an error, where the error says more than its message. */
+function explanation(err: unknown): string {
+  if (err instanceof NoKeyFoundError) {
+    if (err.reason === 'public-keys-only') return ' (the --jwks set holds public keys only: decrypting needs the private set)';
+    if (err.reason === 'no-private-key') return " (the --jwks set holds only the public half of the body's key)";
+    if (err.reason === 'unknown-kid') return " (the body's kid is not in the --jwks set)";
+  }
+  return '';
+}
+
 /** Runs the CLI; resolves to the exit code: 0, 1 for a failure, 2 for a usage error. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
@@ -345,7 +355,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   } catch (err) {
     const code = err instanceof RequestCryptoError || err instanceof AcceleratorBuildError ? err.code : 'ERR_UNEXPECTED';
     const message = err instanceof Error ? err.message : String(err);
-    io.stderr(`request-crypto: ${code}: ${message.split('\n')[0]}\n`);
+    io.stderr(`request-crypto: ${code}: ${message.split('\n')[0]}${explanation(err)}\n`);
     return err instanceof UsageError ? 2 : 1;
   }
 }

@@ -4,8 +4,8 @@
  *
  * @packageDocumentation
  */
-import { DecryptionFailedError, InvalidArgumentError, BodyTooLargeError, RequestCryptoError } from './errors';
-import { bodyText, type EncryptedBody } from './encoding/body-text';
+import { DecryptionFailedError, InvalidArgumentError, BodyTooLargeError, PayloadTooComplexError, RequestCryptoError } from './errors';
+import { bodySha256, bodyText, type EncryptedBody } from './encoding/body-text';
 import { parseBoundedJson, type JsonLimits } from './encoding/bounded-json';
 import { checkContext, checkFreshness, isContext, isJweBody, openJweBody, type BodyContext } from './jwe/body';
 import { openEnvelope } from './legacy/envelope';
@@ -30,11 +30,24 @@ export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
  */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 4.5 * 1024 * 1024;
 /**
- * Default of `maxPayloadValues`: 650,000 JSON values and member names in one payload, objects
- * counting twice. Typical JSON spends 6–10 bytes per count, so 4 MiB of it counts 450,000–600,000;
- * `[{},{},…]` spends one byte.
+ * Default of `maxPayloadCost`: 48 Mi cost units, about 48 MiB of V8 heap or 200 ms of
+ * `JSON.parse` on one core, whichever a payload's shape reaches first. Realistic 4 MiB telemetry
+ * prices at 5–20 Mi units; `[{},{},…]` reaches the limit at about 1 MiB. Measurements in
+ * `bench/JSON-COST.md`.
  */
-export const DEFAULT_MAX_PAYLOAD_VALUES = 650_000;
+export const DEFAULT_MAX_PAYLOAD_COST = 48 * 1024 * 1024;
+/**
+ * Cost units that one unit of the deprecated `maxPayloadValues` stands for: `maxPayloadValues: n`
+ * is `maxPayloadCost: n * PAYLOAD_COST_PER_VALUE`.
+ */
+export const PAYLOAD_COST_PER_VALUE = 64;
+/**
+ * The default cost limit expressed in the deprecated `maxPayloadValues` unit:
+ * {@link DEFAULT_MAX_PAYLOAD_COST} / {@link PAYLOAD_COST_PER_VALUE}.
+ *
+ * @deprecated Payloads are priced by cost, not counted by value: use {@link DEFAULT_MAX_PAYLOAD_COST}.
+ */
+export const DEFAULT_MAX_PAYLOAD_VALUES = DEFAULT_MAX_PAYLOAD_COST / PAYLOAD_COST_PER_VALUE;
 /** Default of `maxPayloadDepth`: nesting of arrays and objects in one payload. */
 export const DEFAULT_MAX_PAYLOAD_DEPTH = 64;
 /** Default allowance for clock skew between sender and receiver when checking `iat`. */
@@ -53,8 +66,18 @@ export interface DecryptorOptions {
    */
   maxPayloadBytes?: number;
   /**
-   * Most JSON values and member names in a payload, counted before it is parsed: each `[`, `,`
-   * and `:` counts one, each `{` two (an object costs more). Default {@link DEFAULT_MAX_PAYLOAD_VALUES}.
+   * Most a payload may cost `JSON.parse`, in cost units (about one byte of V8 heap, or 4 ns of
+   * parse time, each), priced before it is parsed from what it holds: objects, arrays, members,
+   * elements, strings and their bytes, and each new sequence of member names (a hidden class).
+   * A payload priced above it is `ERR_PAYLOAD_TOO_COMPLEX`. Default {@link DEFAULT_MAX_PAYLOAD_COST}
+   * (48 MiB); raise it with `maxPayloadBytes`, about 12 units per payload byte.
+   */
+  maxPayloadCost?: number;
+  /**
+   * The former limit, kept so that existing options still work: `maxPayloadValues: n` is
+   * `maxPayloadCost: n * 64` ({@link PAYLOAD_COST_PER_VALUE}). Pass one of the two, not both.
+   *
+   * @deprecated Use `maxPayloadCost`.
    */
   maxPayloadValues?: number;
   /** Deepest nesting of arrays and objects in a payload. Default {@link DEFAULT_MAX_PAYLOAD_DEPTH}. */
@@ -125,6 +148,12 @@ export interface BodyMetadata extends Pick<JWKDecryptResult, 'key' | 'protected'
   issuedAt?: number;
   /** `'jwe'` bodies: the bound context, if any. */
   context?: BodyContext;
+  /**
+   * The SHA-256 (lowercase hex) of the body's canonical text: the same for every spelling a
+   * transport made of one body (JSON-quoted, line-wrapped, with spaces around), so it keys a
+   * replay or de-duplication cache.
+   */
+  bodySha256: string;
 }
 
 /** Decrypts bodies made for the keys of a private set. */
@@ -177,8 +206,11 @@ function checkDecryptOptions(options: DecryptOptions<StandardSchemaV1 | undefine
 interface Opened {
   /** The authenticated plaintext, or `undefined` when only the metadata was asked for. */
   readonly plaintext: Buffer | undefined;
-  readonly metadata: BodyMetadata;
+  readonly metadata: OpenedMetadata;
 }
+
+/** What a body says before its canonical text's hash is added. */
+type OpenedMetadata = Omit<BodyMetadata, 'bodySha256'>;
 
 interface Limits extends JsonLimits {
   readonly maxBodyBytes: number;
@@ -195,7 +227,7 @@ async function openBody(
 ): Promise<Opened> {
   if (isJweBody(text)) {
     const opened = await openJweBody(text, keyring, limits, custody, facts);
-    const metadata: BodyMetadata = {
+    const metadata: OpenedMetadata = {
       key: opened.metadata,
       protected: opened.protected,
       header: opened.header,
@@ -211,7 +243,7 @@ async function openBody(
   const sealed = parseSealedPayload(packed.encryptedPayload);
   if (sealed.ciphertext.length > limits.maxPayloadBytes) throw new BodyTooLargeError('body is too large: its payload exceeds the limit');
   const envelope = await openKeyEnvelope(checkKeyEnvelope(packed.encryptedAESKey, keyring, custody, facts), custody);
-  const metadata: BodyMetadata = {
+  const metadata: OpenedMetadata = {
     key: envelope.metadata,
     protected: envelope.protected,
     header: envelope.header,
@@ -224,10 +256,37 @@ async function openBody(
   }
 }
 
+/** The payload parsed once its price is within the limit; the price goes into `facts` either way. */
+function parsePriced(plaintext: Buffer, limits: Limits, facts: BodyFacts | undefined): unknown {
+  try {
+    const { value, cost } = parseBoundedJson(plaintext, limits);
+    if (facts !== undefined) {
+      facts.payloadCost = cost;
+      facts.maxPayloadCost = limits.maxCost;
+    }
+    return value;
+  } catch (err) {
+    if (facts !== undefined && err instanceof PayloadTooComplexError && err.cost !== undefined) {
+      facts.payloadCost = err.cost;
+      facts.maxPayloadCost = limits.maxCost;
+    }
+    throw err;
+  }
+}
+
 function limitOption(name: string, value: number | undefined, fallback: number): number {
   const chosen = value ?? fallback;
   checkPositive(name, chosen, true);
   return chosen;
+}
+
+/** `maxPayloadCost`, or the deprecated `maxPayloadValues` turned into one. */
+function costLimit(options: DecryptorOptions): number {
+  if (options.maxPayloadValues === undefined) return limitOption('maxPayloadCost', options.maxPayloadCost, DEFAULT_MAX_PAYLOAD_COST);
+  if (options.maxPayloadCost !== undefined) {
+    throw new InvalidArgumentError('invalid argument: pass maxPayloadCost or maxPayloadValues (deprecated), not both');
+  }
+  return limitOption('maxPayloadValues', options.maxPayloadValues, DEFAULT_MAX_PAYLOAD_VALUES) * PAYLOAD_COST_PER_VALUE;
 }
 
 /** Every failure leaves as a `RequestCryptoError`; anything else (OpenSSL refusing) says nothing more. */
@@ -256,7 +315,7 @@ export async function createRequestDecryptor(
   const limits: Limits = {
     maxBodyBytes: limitOption('maxBodyBytes', options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES),
     maxPayloadBytes: limitOption('maxPayloadBytes', options.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES),
-    maxValues: limitOption('maxPayloadValues', options.maxPayloadValues, DEFAULT_MAX_PAYLOAD_VALUES),
+    maxCost: costLimit(options),
     maxDepth: limitOption('maxPayloadDepth', options.maxPayloadDepth, DEFAULT_MAX_PAYLOAD_DEPTH),
   };
   const tolerance = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
@@ -303,10 +362,11 @@ export async function createRequestDecryptor(
       guarded(async () => {
         checkDecryptOptions(decryptOptions);
         const text = bodyText(encryptedBody, limits.maxBodyBytes);
+        if (facts !== undefined) facts.bodySha256 = bodySha256(text);
         const { plaintext, metadata } = await openBody(keyring, text, limits, custody, true, facts);
         checkContext(metadata.context, decryptOptions.context);
         checkFreshness(metadata.issuedAt, decryptOptions.maxAgeSeconds, tolerance, Date.now());
-        const payload = parseBoundedJson(plaintext as Buffer, limits);
+        const payload = parsePriced(plaintext as Buffer, limits, facts);
         const { schema } = decryptOptions;
         return (schema === undefined ? payload : await validatePayload(schema, payload)) as DecryptResult<T, S>;
       }),
@@ -322,7 +382,13 @@ export async function createRequestDecryptor(
     decryptPayload: decrypt,
     getJWKMetadata: (encryptedBody) =>
       observe(encryptedBody, (facts) =>
-        guarded(async () => (await openBody(keyring, bodyText(encryptedBody, limits.maxBodyBytes), limits, custody, false, facts)).metadata),
+        guarded(async () => {
+          const text = bodyText(encryptedBody, limits.maxBodyBytes);
+          const sha256 = bodySha256(text);
+          if (facts !== undefined) facts.bodySha256 = sha256;
+          const { metadata } = await openBody(keyring, text, limits, custody, false, facts);
+          return { ...metadata, bodySha256: sha256 };
+        }),
       ),
   };
 }

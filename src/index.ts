@@ -12,7 +12,9 @@ export {
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_MAX_PAYLOAD_DEPTH,
+  DEFAULT_MAX_PAYLOAD_COST,
   DEFAULT_MAX_PAYLOAD_VALUES,
+  PAYLOAD_COST_PER_VALUE,
 } from './decryptor';
 export type { BodyMetadata, DecryptedPayload, DecryptOptions, DecryptResult, Decryptor, DecryptorOptions } from './decryptor';
 export { MAX_UNKNOWN_KID_LENGTH } from './decrypt-event';
@@ -64,4 +66,4 @@ export {
   UnavailableError,
   UnsupportedAlgorithmError,
 } from './errors';
-export type { ErrorCode, PayloadIssue } from './errors';
+export type { ErrorCode, NoKeyFoundReason, PayloadIssue } from './errors';

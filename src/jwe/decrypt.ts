@@ -11,6 +11,7 @@ import {
   BodyTooLargeError,
   DecryptionFailedError,
   NoKeyFoundError,
+  type NoKeyFoundReason,
   UnsupportedAlgorithmError,
 } from '../errors';
 import { isWrapAlgorithm, type Keyring, type RecipientKey, type WrapAlgorithm } from '../keys/keyset';
@@ -76,13 +77,19 @@ export function checkJweHeader(jwe: CompactJwe, expect: JweExpectations): Checke
   return { kid: header.kid, alg: header.alg, zip };
 }
 
+/** Why a body found no key: most useful first, a set that can decrypt nothing. */
+function whyNoKey(keyring: Keyring, key: RecipientKey | undefined, privateElsewhere: boolean): NoKeyFoundReason {
+  if (!privateElsewhere && keyring.keys.every((each) => each.privateKey === undefined)) return 'public-keys-only';
+  return key === undefined ? 'unknown-kid' : 'no-private-key';
+}
+
 /**
  * The key a checked header asks for, or {@link NoKeyFoundError}. Without `privateElsewhere` the
  * key must hold its private half in this process.
  */
 export function chooseKey(keyring: Keyring, checked: CheckedHeader, privateElsewhere: boolean): RecipientKey {
   const key = keyring.get(checked.kid);
-  if (key === undefined || (key.privateKey === undefined && !privateElsewhere)) throw new NoKeyFoundError();
+  if (key === undefined || (key.privateKey === undefined && !privateElsewhere)) throw new NoKeyFoundError(whyNoKey(keyring, key, privateElsewhere));
   if (key.declaredAlg !== undefined && key.declaredAlg !== checked.alg) {
     throw new UnsupportedAlgorithmError('unsupported algorithm: JWE "alg" is not the key\'s');
   }
