@@ -41,7 +41,7 @@ export interface DecryptEvent {
    */
   readonly reason?: NoKeyFoundReason;
   /**
-   * The SHA-256 (lowercase hex) of the body's canonical text, once its spelling was read: the
+   * The SHA-256 (lowercase hex) of the body's canonical text, once its outer structure parsed: the
    * same for every spelling a transport made of one body (quoted, line-wrapped), so it keys a
    * replay or de-duplication cache.
    */
@@ -147,7 +147,7 @@ export function observeCalls(hook: OnDecrypt | undefined, isKnownKid: (kid: stri
         ...(enc === undefined ? {} : { enc }),
         ...(compressed === undefined ? {} : { compressed }),
         ...(reason === undefined ? {} : { reason }),
-        ...(bodySha256 === undefined ? {} : { bodySha256 }),
+        ...(bodySha256 === undefined || format === undefined ? {} : { bodySha256 }),
         ...(payloadCost === undefined ? {} : { payloadCost, maxPayloadCost }),
         bodyBytes: bodyBytesOf(body),
         durationMs,

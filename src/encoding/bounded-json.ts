@@ -126,7 +126,7 @@ class ShapeTable {
   private readonly mask: number;
   private size = 0;
   private readonly capacity: number;
-  /** Ids for shapes that were not stored: negative, so that no stored shape has them as parent. */
+  /** Ids for shapes that were not stored: below -1 (the empty slot's mark), unlike any stored one. */
   private unstored = -1;
 
   constructor(
@@ -143,10 +143,12 @@ class ShapeTable {
     this.keyHash = new Int32Array(slots);
   }
 
+  /** Whether the last shape {@link ShapeTable.next} gave is one no earlier object had. */
+  isNew = false;
+
   /**
-   * The shape that `shape` plus the name at `start`..`start + length` (whose {@link hashName} is
-   * `nameHash`) leads to: a positive id,
-   * or the complement of a new one (negative), so the caller can tell whether it is new.
+   * The id of the shape that `shape` plus the name at `start`..`start + length` (whose hash is
+   * `nameHash`) leads to; {@link ShapeTable.isNew} says whether it is new.
    */
   next(shape: number, start: number, length: number, nameHash: number): number {
     const { parent, keyStart, keyLength, keyHash, mask } = this;
@@ -161,15 +163,18 @@ class ShapeTable {
         keyStart[slot] = start;
         keyLength[slot] = length;
         keyHash[slot] = nameHash;
-        return ~(slot + 1);
+        this.isNew = true;
+        return slot + 1;
       }
       if (holder === shape && keyHash[slot] === nameHash && keyLength[slot] === length && this.sameName(keyStart[slot]!, start, length)) {
+        this.isNew = false;
         return slot + 1;
       }
       slot = (slot + 1) & mask;
     }
     this.unstored -= 1;
-    return ~this.unstored;
+    this.isNew = true;
+    return this.unstored;
   }
 
   private sameName(a: number, b: number, length: number): boolean {
@@ -285,13 +290,10 @@ export function measureJsonCost(bytes: Buffer, limits: JsonLimits): number {
         stringBytes -= lastLength;
         if (depth > 0 && inArray[depth] === 0) {
           if (lastHash === -1) lastHash = hashName(bytes, lastStart, lastLength) & 0x7fffffff;
-          const next = shapes.next(shapeAt[depth]!, lastStart, lastLength, lastHash);
-          if (next < 0) {
+          shapeAt[depth] = shapes.next(shapeAt[depth]!, lastStart, lastLength, lastHash);
+          if (shapes.isNew) {
             newShapes += 1;
             stringBytes += lastLength;
-            shapeAt[depth] = ~next;
-          } else {
-            shapeAt[depth] = next;
           }
         }
       }
