@@ -79,7 +79,7 @@ export function checkJweHeader(jwe: CompactJwe, expect: JweExpectations): Checke
 
 /** Why a body found no key: most useful first, a set that can decrypt nothing. */
 function whyNoKey(keyring: Keyring, key: RecipientKey | undefined, privateElsewhere: boolean): NoKeyFoundReason {
-  if (!privateElsewhere && keyring.keys.every((each) => each.privateKey === undefined)) return 'public-keys-only';
+  if (!privateElsewhere && keyring.keys.length > 0 && keyring.keys.every((each) => each.privateKey === undefined)) return 'public-keys-only';
   return key === undefined ? 'unknown-kid' : 'no-private-key';
 }
 
