@@ -152,6 +152,12 @@ class ShapeTable {
    */
   next(shape: number, start: number, length: number, nameHash: number): number {
     const { parent, keyStart, keyLength, keyHash, mask } = this;
+    if (this.size >= this.capacity) {
+      // Full: only a payload already priced over its limit by new shapes gets here.
+      this.unstored -= 1;
+      this.isNew = true;
+      return this.unstored;
+    }
     const hash = Math.imul(shape ^ nameHash, 0x9e3779b1);
     let slot = (hash ^ (hash >>> 15)) & mask;
     for (let probe = 0; probe < MAX_PROBES; probe += 1) {
