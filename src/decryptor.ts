@@ -32,7 +32,7 @@ export const DEFAULT_MAX_PAYLOAD_BYTES = 4.5 * 1024 * 1024;
 /**
  * Default of `maxPayloadCost`: 48 Mi cost units, about 48 MiB of V8 heap or 200 ms of
  * `JSON.parse` on one core, whichever a payload's shape reaches first. Realistic 4 MiB telemetry
- * prices at 5–20 Mi units; `[{},{},…]` reaches the limit at about 1 MiB. Measurements in
+ * prices at 19–36 Mi units; `[{},{},…]` reaches the limit at 0.8 MB. Measurements in
  * `bench/JSON-COST.md`.
  */
 export const DEFAULT_MAX_PAYLOAD_COST = 48 * 1024 * 1024;
@@ -70,7 +70,7 @@ export interface DecryptorOptions {
    * parse time, each), priced before it is parsed from what it holds: objects, arrays, members,
    * elements, strings and their bytes, and each new sequence of member names (a hidden class).
    * A payload priced above it is `ERR_PAYLOAD_TOO_COMPLEX`. Default {@link DEFAULT_MAX_PAYLOAD_COST}
-   * (48 MiB); raise it with `maxPayloadBytes`, about 12 units per payload byte.
+   * (48 Mi); raise it with `maxPayloadBytes`, by about 11 units per byte (the default ratio).
    */
   maxPayloadCost?: number;
   /**
