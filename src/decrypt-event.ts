@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 
-import type { ErrorCode, RequestCryptoError } from './errors';
+import type { ErrorCode, NoKeyFoundReason, RequestCryptoError } from './errors';
 import type { BodyFormat } from './encryptor';
 import type { WrapAlgorithm } from './keys/keyset';
 import { isUnexpected } from './unexpected-error';
@@ -36,6 +36,25 @@ export interface DecryptEvent {
   readonly enc?: string;
   /** Whether the payload is compressed (`compress: true`, `'jwe'` only; legacy bodies: `false`). */
   readonly compressed?: boolean;
+  /**
+   * `ERR_NO_KEY_FOUND` only: why there was no key (`'public-keys-only'`: the decryptor was given
+   * a set without private keys and no `unwrapKey`).
+   */
+  readonly reason?: NoKeyFoundReason;
+  /**
+   * The SHA-256 (lowercase hex) of the body's canonical text, once its outer structure parsed: the
+   * same for every spelling a transport made of one body (quoted, line-wrapped), so it keys a
+   * replay or de-duplication cache.
+   */
+  readonly bodySha256?: string;
+  /**
+   * What the payload was priced at, in cost units, once it was: always for a decrypted payload,
+   * and for one refused as too costly (`ERR_PAYLOAD_TOO_COMPLEX`), so that a hostile sender can
+   * be told from a limit set too low. Never the payload itself.
+   */
+  readonly payloadCost?: number;
+  /** The decryptor's `maxPayloadCost`, given with `payloadCost`. */
+  readonly maxPayloadCost?: number;
   /** The body's length: characters of a string (a body is ASCII), bytes of a `Uint8Array`, 0 for anything else. */
   readonly bodyBytes: number;
   /** Milliseconds from the call to its result, measured with `performance.now()`. */
@@ -71,6 +90,12 @@ export interface BodyFacts {
   enc?: string;
   /** Set with `kid`. */
   compressed?: boolean;
+  /** Set once the body's canonical text is known. */
+  bodySha256?: string;
+  /** Set once the payload is priced, with `maxPayloadCost`. */
+  payloadCost?: number;
+  /** Set with `payloadCost`. */
+  maxPayloadCost?: number;
 }
 
 /** Records the checked header of a body (or of a legacy body's key envelope). */
@@ -117,9 +142,9 @@ export function observeCalls(hook: OnDecrypt | undefined, isKnownKid: (kid: stri
   return async <R>(body: unknown, run: (facts: BodyFacts | undefined) => Promise<R>): Promise<R> => {
     const start = performance.now();
     const facts: BodyFacts = {};
-    const report = (code: ErrorCode | undefined, unexpected = false): void => {
+    const report = (code: ErrorCode | undefined, reason?: NoKeyFoundReason, unexpected = false): void => {
       const durationMs = performance.now() - start;
-      const { kid, format, alg, enc, compressed } = facts;
+      const { kid, format, alg, enc, compressed, bodySha256, payloadCost, maxPayloadCost } = facts;
       emit(hook, {
         ok: code === undefined,
         ...(code === undefined ? {} : { code }),
@@ -128,6 +153,9 @@ export function observeCalls(hook: OnDecrypt | undefined, isKnownKid: (kid: stri
         ...(alg === undefined ? {} : { alg }),
         ...(enc === undefined ? {} : { enc }),
         ...(compressed === undefined ? {} : { compressed }),
+        ...(reason === undefined ? {} : { reason }),
+        ...(bodySha256 === undefined || format === undefined ? {} : { bodySha256 }),
+        ...(payloadCost === undefined ? {} : { payloadCost, maxPayloadCost }),
         bodyBytes: bodyBytesOf(body),
         durationMs,
         ...(unexpected ? { unexpected: true as const } : {}),
@@ -137,7 +165,7 @@ export function observeCalls(hook: OnDecrypt | undefined, isKnownKid: (kid: stri
     try {
       result = await run(facts);
     } catch (err) {
-      report((err as RequestCryptoError).code, isUnexpected(err));
+      report((err as RequestCryptoError).code, (err as { reason?: NoKeyFoundReason }).reason, isUnexpected(err));
       throw err;
     }
     report(undefined);

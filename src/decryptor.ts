@@ -6,9 +6,9 @@
  */
 import type { WrapAlgorithm } from './core/algorithms';
 import { checkKnownOptions, optionNames } from './core/known-options';
-import { InvalidArgumentError, BodyTooLargeError } from './errors';
+import { InvalidArgumentError, BodyTooLargeError, PayloadTooComplexError } from './errors';
 import { typedFailure } from './unexpected-error';
-import { bodyText, type EncryptedBody } from './encoding/body-text';
+import { bodySha256, bodyText, type EncryptedBody } from './encoding/body-text';
 import { parseBoundedJson, type JsonLimits } from './encoding/bounded-json';
 import { checkContext, checkFreshness, isContext, isJweBody, openJweBody, type BodyContext } from './jwe/body';
 import { openEnvelope } from './legacy/envelope';
@@ -35,11 +35,24 @@ export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
  */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 4.5 * 1024 * 1024;
 /**
- * Default of `maxPayloadValues`: 650,000 JSON values and member names in one payload, objects
- * counting twice. Typical JSON spends 6–10 bytes per count, so 4 MiB of it counts 450,000–600,000;
- * `[{},{},…]` spends one byte.
+ * Default of `maxPayloadCost`: 48 Mi cost units, about 48 MiB of V8 heap or 200 ms of
+ * `JSON.parse` on one core, whichever a payload's shape reaches first. Realistic 4 MiB telemetry
+ * prices at 19–36 Mi units; `[{},{},…]` reaches the limit at 0.8 MB. Measurements in
+ * `bench/JSON-COST.md`.
  */
-export const DEFAULT_MAX_PAYLOAD_VALUES = 650_000;
+export const DEFAULT_MAX_PAYLOAD_COST = 48 * 1024 * 1024;
+/**
+ * Cost units that one unit of the deprecated `maxPayloadValues` stands for: `maxPayloadValues: n`
+ * is `maxPayloadCost: n * PAYLOAD_COST_PER_VALUE`.
+ */
+export const PAYLOAD_COST_PER_VALUE = 64;
+/**
+ * The default cost limit expressed in the deprecated `maxPayloadValues` unit:
+ * {@link DEFAULT_MAX_PAYLOAD_COST} / {@link PAYLOAD_COST_PER_VALUE}.
+ *
+ * @deprecated Payloads are priced by cost, not counted by value: use {@link DEFAULT_MAX_PAYLOAD_COST}.
+ */
+export const DEFAULT_MAX_PAYLOAD_VALUES = DEFAULT_MAX_PAYLOAD_COST / PAYLOAD_COST_PER_VALUE;
 /** Default of `maxPayloadDepth`: nesting of arrays and objects in one payload. */
 export const DEFAULT_MAX_PAYLOAD_DEPTH = 64;
 /** Default allowance for clock skew between sender and receiver when checking `iat`. */
@@ -68,8 +81,18 @@ export interface DecryptorOptions {
    */
   maxPayloadBytes?: number;
   /**
-   * Most JSON values and member names in a payload, counted before it is parsed: each `[`, `,`
-   * and `:` counts one, each `{` two (an object costs more). Default {@link DEFAULT_MAX_PAYLOAD_VALUES}.
+   * Most a payload may cost `JSON.parse`, in cost units (about one byte of V8 heap, or 4 ns of
+   * parse time, each), priced before it is parsed from what it holds: objects, arrays, members,
+   * elements, strings and their bytes, and each new sequence of member names (a hidden class).
+   * A payload priced above it is `ERR_PAYLOAD_TOO_COMPLEX`. Default {@link DEFAULT_MAX_PAYLOAD_COST}
+   * (48 Mi); raise it with `maxPayloadBytes`, by about 11 units per byte (the default ratio).
+   */
+  maxPayloadCost?: number;
+  /**
+   * The former limit, kept so that existing options still work: `maxPayloadValues: n` is
+   * `maxPayloadCost: n * 64` ({@link PAYLOAD_COST_PER_VALUE}). Pass one of the two, not both.
+   *
+   * @deprecated Use `maxPayloadCost`.
    */
   maxPayloadValues?: number;
   /** Deepest nesting of arrays and objects in a payload. Default {@link DEFAULT_MAX_PAYLOAD_DEPTH}. */
@@ -132,6 +155,7 @@ export interface DecryptorOptions {
 export const DECRYPTOR_OPTION_NAMES = optionNames<DecryptorOptions>({
   maxBodyBytes: true,
   maxPayloadBytes: true,
+  maxPayloadCost: true,
   maxPayloadValues: true,
   maxPayloadDepth: true,
   clockToleranceSeconds: true,
@@ -186,6 +210,12 @@ export interface BodyMetadata extends Pick<JWKDecryptResult, 'key' | 'protected'
   issuedAt?: number;
   /** `'jwe'` bodies: the bound context, if any. */
   context?: BodyContext;
+  /**
+   * The SHA-256 (lowercase hex) of the body's canonical text: the same for every spelling a
+   * transport made of one body (JSON-quoted, line-wrapped, with spaces around), so it keys a
+   * replay or de-duplication cache.
+   */
+  bodySha256: string;
 }
 
 /** Decrypts bodies made for the keys of a private set. */
@@ -239,8 +269,11 @@ function checkDecryptOptions(options: DecryptOptions<StandardSchemaV1 | undefine
 interface Opened {
   /** The authenticated plaintext, or `undefined` when only the metadata was asked for. */
   readonly plaintext: Buffer | undefined;
-  readonly metadata: BodyMetadata;
+  readonly metadata: OpenedMetadata;
 }
+
+/** What a body says before its canonical text's hash is added. */
+type OpenedMetadata = Omit<BodyMetadata, 'bodySha256'>;
 
 interface Limits extends JsonLimits {
   readonly maxBodyBytes: number;
@@ -257,7 +290,7 @@ async function openBody(
 ): Promise<Opened> {
   if (isJweBody(text)) {
     const opened = await openJweBody(text, keyring, limits, custody, facts);
-    const metadata: BodyMetadata = {
+    const metadata: OpenedMetadata = {
       key: opened.metadata,
       protected: opened.protected,
       header: opened.header,
@@ -273,7 +306,7 @@ async function openBody(
   const sealed = parseSealedPayload(packed.encryptedPayload);
   if (sealed.ciphertext.length > limits.maxPayloadBytes) throw new BodyTooLargeError('body is too large: its payload exceeds the limit');
   const envelope = await openKeyEnvelope(checkKeyEnvelope(packed.encryptedAESKey, keyring, custody, facts), custody);
-  const metadata: BodyMetadata = {
+  const metadata: OpenedMetadata = {
     key: envelope.metadata,
     protected: envelope.protected,
     header: envelope.header,
@@ -286,10 +319,37 @@ async function openBody(
   }
 }
 
+/** The payload parsed once its price is within the limit; the price goes into `facts` either way. */
+function parsePriced(plaintext: Buffer, limits: Limits, facts: BodyFacts | undefined): unknown {
+  try {
+    const { value, cost } = parseBoundedJson(plaintext, limits);
+    if (facts !== undefined) {
+      facts.payloadCost = cost;
+      facts.maxPayloadCost = limits.maxCost;
+    }
+    return value;
+  } catch (err) {
+    if (facts !== undefined && err instanceof PayloadTooComplexError && err.cost !== undefined) {
+      facts.payloadCost = err.cost;
+      facts.maxPayloadCost = limits.maxCost;
+    }
+    throw err;
+  }
+}
+
 function limitOption(name: string, value: number | undefined, fallback: number): number {
   const chosen = value ?? fallback;
   checkPositive(name, chosen, true);
   return chosen;
+}
+
+/** `maxPayloadCost`, or the deprecated `maxPayloadValues` turned into one. */
+function costLimit(options: DecryptorOptions): number {
+  if (options.maxPayloadValues === undefined) return limitOption('maxPayloadCost', options.maxPayloadCost, DEFAULT_MAX_PAYLOAD_COST);
+  if (options.maxPayloadCost !== undefined) {
+    throw new InvalidArgumentError('invalid argument: pass maxPayloadCost or maxPayloadValues (deprecated), not both');
+  }
+  return limitOption('maxPayloadValues', options.maxPayloadValues, DEFAULT_MAX_PAYLOAD_VALUES) * PAYLOAD_COST_PER_VALUE;
 }
 
 /**
@@ -314,7 +374,7 @@ export async function createRequestDecryptor(
   const limits: Limits = {
     maxBodyBytes: limitOption('maxBodyBytes', options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES),
     maxPayloadBytes: limitOption('maxPayloadBytes', options.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES),
-    maxValues: limitOption('maxPayloadValues', options.maxPayloadValues, DEFAULT_MAX_PAYLOAD_VALUES),
+    maxCost: costLimit(options),
     maxDepth: limitOption('maxPayloadDepth', options.maxPayloadDepth, DEFAULT_MAX_PAYLOAD_DEPTH),
   };
   const tolerance = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
@@ -352,7 +412,7 @@ export async function createRequestDecryptor(
   const observe = observeCalls(options.onDecrypt, (kid) => keyring.get(kid) !== undefined);
   const reportKeyWrap = keyWrapReporter(options.onKeyWrap);
   // The header's alg was checked against the supported two before the key was used.
-  const authenticated = (metadata: BodyMetadata): void => reportKeyWrap(metadata.key.kid, metadata.header.alg as WrapAlgorithm);
+  const authenticated = (metadata: OpenedMetadata): void => reportKeyWrap(metadata.key.kid, metadata.header.alg as WrapAlgorithm);
 
   /** Runs one call: counted as in flight while it runs, and whatever it throws leaves typed. */
   const guarded = async <R>(call: () => Promise<R>): Promise<R> => {
@@ -374,11 +434,12 @@ export async function createRequestDecryptor(
       guarded(async () => {
         checkDecryptOptions(decryptOptions);
         const text = bodyText(encryptedBody, limits.maxBodyBytes);
+        if (facts !== undefined) facts.bodySha256 = bodySha256(text);
         const { plaintext, metadata } = await openBody(keyring, text, limits, custody, true, facts);
         authenticated(metadata);
         checkContext(metadata.context, decryptOptions.context);
         checkFreshness(metadata.issuedAt, decryptOptions.maxAgeSeconds, tolerance, Date.now());
-        const payload = parseBoundedJson(plaintext as Buffer, limits);
+        const payload = parsePriced(plaintext as Buffer, limits, facts);
         const { schema } = decryptOptions;
         return (schema === undefined ? payload : await validatePayload(schema, payload)) as DecryptResult<T, S>;
       }),
@@ -395,9 +456,12 @@ export async function createRequestDecryptor(
     getJWKMetadata: (encryptedBody) =>
       observe(encryptedBody, (facts) =>
         guarded(async () => {
-          const { metadata } = await openBody(keyring, bodyText(encryptedBody, limits.maxBodyBytes), limits, custody, false, facts);
+          const text = bodyText(encryptedBody, limits.maxBodyBytes);
+          const sha256 = bodySha256(text);
+          if (facts !== undefined) facts.bodySha256 = sha256;
+          const { metadata } = await openBody(keyring, text, limits, custody, false, facts);
           authenticated(metadata);
-          return metadata;
+          return { ...metadata, bodySha256: sha256 };
         }),
       ),
   };

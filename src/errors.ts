@@ -12,7 +12,7 @@ export const ERROR_CODES = {
   BODY_MALFORMED: 'ERR_BODY_MALFORMED',
   /** The body is longer than `maxBodyBytes`, or its payload longer than `maxPayloadBytes` (inflated or not). */
   BODY_TOO_LARGE: 'ERR_BODY_TOO_LARGE',
-  /** The payload nests deeper than `maxPayloadDepth` or holds more than `maxPayloadValues` JSON values. */
+  /** The payload nests deeper than `maxPayloadDepth` or is priced above `maxPayloadCost` (what `JSON.parse` would build). */
   PAYLOAD_TOO_COMPLEX: 'ERR_PAYLOAD_TOO_COMPLEX',
   /** The body names a kid that has no private key in the decryptor's set. */
   NO_KEY_FOUND: 'ERR_NO_KEY_FOUND',
@@ -114,13 +114,27 @@ export class BodyTooLargeError extends RequestCryptoError {
 }
 
 /**
+ * Why a decryptor had no key for a body:
+ * - `'unknown-kid'`: the body's kid is not in the set (a body for another receiver, or a key
+ *   not yet deployed);
+ * - `'no-private-key'`: the kid is in the set, but only as a public key;
+ * - `'public-keys-only'`: the set holds no private key at all and no `unwrapKey` was given; the
+ *   receiver was most likely handed the public set by mistake.
+ */
+export type NoKeyFoundReason = 'unknown-kid' | 'no-private-key' | 'public-keys-only';
+
+/**
  * The body's kid has no private key in the set. `String(err)` is exactly
- * `Error: no key found`, as with `@elastic/request-crypto`.
+ * `Error: no key found`, as with `@elastic/request-crypto`; `reason` says why.
  */
 export class NoKeyFoundError extends RequestCryptoError {
+  /** Why there was no key, when the decryptor could tell (the manager's `decrypt` cannot). */
+  readonly reason?: NoKeyFoundReason;
+
   /** @internal */
-  constructor() {
+  constructor(reason?: NoKeyFoundReason) {
     super(ERROR_CODES.NO_KEY_FOUND, 'no key found');
+    if (reason !== undefined) this.reason = reason;
     // The original's users compare `String(err)`; keep the name that prints as `Error`.
     this.name = 'Error';
   }
@@ -156,12 +170,21 @@ export class DecryptionFailedError extends RequestCryptoError {
 
 /**
  * The payload is authentic but too costly to hand over: nested deeper than `maxPayloadDepth`, or
- * holding more JSON values than `maxPayloadValues`. Settled before `JSON.parse` runs.
+ * priced above `maxPayloadCost`. Settled before `JSON.parse` runs.
  */
 export class PayloadTooComplexError extends RequestCryptoError {
+  /** What the payload was priced at, in cost units, when it was refused for its cost. */
+  readonly cost?: number;
+  /** The `maxPayloadCost` it was refused under, when it was refused for its cost. */
+  readonly maxCost?: number;
+
   /** @internal */
-  constructor(message = 'payload is too complex') {
+  constructor(message = 'payload is too complex', priced?: { readonly cost: number; readonly maxCost: number }) {
     super(ERROR_CODES.PAYLOAD_TOO_COMPLEX, message);
+    if (priced !== undefined) {
+      this.cost = priced.cost;
+      this.maxCost = priced.maxCost;
+    }
   }
 }
 

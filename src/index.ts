@@ -12,9 +12,11 @@ export {
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_MAX_PAYLOAD_DEPTH,
+  DEFAULT_MAX_PAYLOAD_COST,
   DEFAULT_MAX_PAYLOAD_VALUES,
   DEFAULT_MAX_PENDING_UNWRAPS,
   DEFAULT_MAX_PENDING_UNWRAPS_PER_PROCESS,
+  PAYLOAD_COST_PER_VALUE,
 } from './decryptor';
 export type { BodyMetadata, DecryptedPayload, DecryptOptions, DecryptResult, Decryptor, DecryptorOptions } from './decryptor';
 export { MAX_UNKNOWN_KID_LENGTH } from './decrypt-event';
@@ -75,4 +77,4 @@ export {
   UnavailableError,
   UnsupportedAlgorithmError,
 } from './errors';
-export type { ErrorCode, ErrorKind, PayloadIssue } from './errors';
+export type { ErrorCode, ErrorKind, NoKeyFoundReason, PayloadIssue } from './errors';

@@ -3,7 +3,7 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, sy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { vectors } from './helpers';
+import { makeKeySets, vectors } from './helpers';
 
 const ROOT = join(__dirname, '..');
 const CLI = join(ROOT, 'lib', 'cli.js');
@@ -121,6 +121,24 @@ describe('the request-crypto CLI', () => {
   it('reports a bad body with its code', () => {
     const result = cli(['decrypt', '--jwks', jwks], 'not a body');
     expect(result).toEqual({ status: 1, stdout: '', stderr: 'request-crypto: ERR_BODY_MALFORMED: body is malformed: it is not base64url\n' });
+  });
+
+  it('says, for a body decrypted with a public set, that the set holds public keys only', () => {
+    const setPath = join(dir, 'public-only.json');
+    writeFileSync(setPath, JSON.stringify(vectors.publicJWKS));
+    const result = cli(['decrypt', '--jwks', setPath], vectors.vectors[0]!.body);
+    expect(result).toEqual({
+      status: 1,
+      stdout: '',
+      stderr: 'request-crypto: ERR_NO_KEY_FOUND: no key found (the --jwks set holds public keys only: decrypting needs the private set)\n',
+    });
+  });
+
+  it("says, for a body whose kid is not in the set, that the kid is not in it", () => {
+    const setPath = join(dir, 'other.json');
+    writeFileSync(setPath, JSON.stringify(makeKeySets(['other']).privateJWKS), { mode: 0o600 });
+    const result = cli(['decrypt', '--jwks', setPath], vectors.vectors[0]!.body);
+    expect(result.stderr).toBe("request-crypto: ERR_NO_KEY_FOUND: no key found (the body's kid is not in the --jwks set)\n");
   });
 
   it('reports an unknown kid with the original message', () => {

@@ -9,7 +9,8 @@ import { sealContent } from '../src/jwe/content-cipher';
 import { encodeProtectedHeader, serializeCompactJwe } from '../src/jwe/compact';
 import { wrapCek } from '../src/jwe/rsa-oaep';
 import { loadKeyring } from '../src/keys/keyset';
-import { createRequestEncryptor, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PAYLOAD_VALUES, ERROR_CODES } from '../src';
+import { createRequestEncryptor, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PAYLOAD_COST, ERROR_CODES } from '../src';
+import { measureJsonCost } from '../src/encoding/bounded-json';
 import { largePayload, makeKeySets, vectors } from './helpers';
 
 /** Raw-deflates `total` zero bytes without ever holding them: about 1 MB of output per GB. */
@@ -93,17 +94,35 @@ function distinctNames(count: number, bytes = 0): Record<string, unknown> {
   return object;
 }
 
+/** The largest `make(n)` the default cost limit accepts (to within 0.5 %). */
+function largestAccepted<T>(make: (n: number) => T): T {
+  const fits = (n: number): boolean => measureJsonCost(Buffer.from(JSON.stringify(make(n))), { maxCost: DEFAULT_MAX_PAYLOAD_COST, maxDepth: 64 }) <= DEFAULT_MAX_PAYLOAD_COST;
+  let low = 1;
+  let high = 2;
+  while (fits(high)) high *= 2;
+  while (high - low > Math.max(1, low / 200)) {
+    const mid = Math.floor((low + high) / 2);
+    if (fits(mid)) low = mid;
+    else high = mid;
+  }
+  return make(low);
+}
+
+/** `[0.5,…]` of `n` numbers, then a string filling the payload to its limit. */
+function halvesAndFill(n: number): unknown[] {
+  const numbers: unknown[] = new Array(n).fill(0.5);
+  numbers.push('a'.repeat(Math.max(0, DEFAULT_MAX_PAYLOAD_BYTES - JSON.stringify(numbers).length - 16)));
+  return numbers;
+}
+
 /** Bodies accepted or refused under the default options, each near a limit. */
 const UNDER_DEFAULTS: Array<[string, () => Promise<string>, string]> = [
   ['a 44 KB-style compressed [{},{},…] that inflates far past the payload limit', () => jwe(new Array(11 * MiB).fill({})), ERROR_CODES.BODY_TOO_LARGE],
-  ['a compressed [{},{},…] of 216,000 objects, just under the value limit', () => jwe(new Array(216_000).fill({})), 'resolved'],
-  ['a compressed [0.5,0.5,…] at the value limit with a string filling the payload limit', async () => {
-    const numbers: unknown[] = new Array(DEFAULT_MAX_PAYLOAD_VALUES - 10).fill(0.5);
-    numbers.push('a'.repeat(DEFAULT_MAX_PAYLOAD_BYTES - JSON.stringify(numbers).length - 16));
-    return jwe(numbers);
-  }, 'resolved'],
-  ['a compressed object of 320,000 distinct member names filled to the payload limit', () => jwe(distinctNames(320_000, DEFAULT_MAX_PAYLOAD_BYTES)), 'resolved'],
-  ['a compressed array of 160,000 objects that each have a member name of their own', () => jwe(Array.from({ length: 160_000 }, (_, i) => ({ [`k${i}`]: 0 }))), 'resolved'],
+  ['a compressed [{},{},…] of as many objects as the cost limit allows', () => jwe(largestAccepted((n) => new Array(n).fill({}))), 'resolved'],
+  ['a compressed [[],[],…] of as many arrays as the cost limit allows', () => jwe(largestAccepted((n) => new Array(n).fill([]))), 'resolved'],
+  ['a compressed [0.5,0.5,…] of as many numbers as the cost limit allows beside a string filling the payload limit', () => jwe(largestAccepted(halvesAndFill)), 'resolved'],
+  ['a compressed object of as many distinct member names as the cost limit allows, filled to the payload limit', () => jwe(largestAccepted((n) => distinctNames(n, DEFAULT_MAX_PAYLOAD_BYTES))), 'resolved'],
+  ['a compressed array of as many objects with a member name of their own as the cost limit allows', () => jwe(largestAccepted((n) => Array.from({ length: n }, (_, i) => ({ [`k${i}`]: 0 })))), 'resolved'],
   ['a compressed [{},{},…] of 11 million objects (the old 32 MiB inflation)', () => jwe(new Array(11_000_000).fill({})), ERROR_CODES.BODY_TOO_LARGE],
   ['a legacy body at the body limit of dense JSON [0,0,…]', () => legacy(new Array(2_300_000).fill(0)), ERROR_CODES.PAYLOAD_TOO_COMPLEX],
   ['a legacy body near the body limit of one 4.4 MiB string', () => legacy('x'.repeat(4.4 * MiB)), 'resolved'],

@@ -1,6 +1,9 @@
+import { createHash } from 'node:crypto';
+
 import {
   createRequestDecryptor,
   createRequestEncryptor,
+  DEFAULT_MAX_PAYLOAD_COST,
   ERROR_CODES,
   MAX_UNKNOWN_KID_LENGTH,
   packBody,
@@ -12,6 +15,7 @@ import {
   type PrivateJWKS,
   type PublicJWKS,
 } from '../src';
+import { measureJsonCost } from '../src/encoding/bounded-json';
 import { makePrivateJwk, publicOf, rejectionOf, vectors } from './helpers';
 
 /** A payload whose marker must never reach an event. */
@@ -52,7 +56,7 @@ beforeAll(async () => {
 });
 
 describe('onDecrypt: one event per call', () => {
-  it('reports a decrypted legacy body with its kid, format, algorithms, size and duration, and nothing else', async () => {
+  it("reports a decrypted legacy body with its kid, format, algorithms, canonical body's SHA-256, payload cost, size and duration, and nothing else", async () => {
     const { decryptor, events } = await observed();
     await decryptor.decrypt(legacyBody);
     expect(events).toEqual([
@@ -63,6 +67,9 @@ describe('onDecrypt: one event per call', () => {
         alg: 'RSA-OAEP',
         enc: 'A128CBC-HS256',
         compressed: false,
+        bodySha256: createHash('sha256').update(legacyBody).digest('hex'),
+        payloadCost: measureJsonCost(Buffer.from(JSON.stringify(PAYLOAD)), { maxCost: DEFAULT_MAX_PAYLOAD_COST, maxDepth: 64 }),
+        maxPayloadCost: DEFAULT_MAX_PAYLOAD_COST,
         bodyBytes: legacyBody.length,
         durationMs: expect.any(Number),
       },
@@ -250,5 +257,26 @@ describe('onDecrypt cannot fail or delay a call', () => {
   it('refuses an onDecrypt that is not a function with ERR_INVALID_ARGUMENT', async () => {
     const err = await rejectionOf(createRequestDecryptor(vectors.privateJWKS, { onDecrypt: 'log' as never }));
     expect(err.code).toBe(ERROR_CODES.INVALID_ARGUMENT);
+  });
+});
+
+describe('onDecrypt: why a body was refused', () => {
+  it('reports a payload refused as too costly with its price and the limit, and nothing of its text', async () => {
+    const { decryptor, events } = await observed(vectors.privateJWKS, { maxPayloadCost: 5000 });
+    const payload = { marker: PAYLOAD.marker, items: new Array(300).fill(0) };
+    const err = await rejectionOf(decryptor.decrypt(await encryptor.encrypt('kibana1', payload, { format: 'jwe' })));
+    const price = measureJsonCost(Buffer.from(JSON.stringify(payload)), { maxCost: 5000, maxDepth: 64 });
+    expect(price).toBeGreaterThan(5000);
+    expect(err.code).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
+    expect(err).toMatchObject({ cost: price, maxCost: 5000 });
+    expect(events).toEqual([expect.objectContaining({ ok: false, code: ERROR_CODES.PAYLOAD_TOO_COMPLEX, payloadCost: price, maxPayloadCost: 5000 })]);
+    expect(JSON.stringify(events)).not.toContain(PAYLOAD.marker);
+  });
+
+  it("reports 'public-keys-only' for a decryptor given a set without private keys", async () => {
+    const { decryptor, events } = await observed(vectors.publicJWKS as unknown as PrivateJWKS);
+    const err = await rejectionOf(decryptor.decrypt(legacyBody));
+    expect(String(err)).toBe('Error: no key found');
+    expect(events).toEqual([expect.objectContaining({ ok: false, code: ERROR_CODES.NO_KEY_FOUND, reason: 'public-keys-only', kid: 'kibana1' })]);
   });
 });

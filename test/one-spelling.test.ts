@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import { createRequestDecryptor, createRequestEncryptor, ERROR_CODES, unpackBody, type Decryptor } from '../src';
 import { decodeBase64, decodeBase64Url } from '../src/encoding/strict-base64';
 import { rejectionOf, vectors } from './helpers';
@@ -44,6 +46,14 @@ describe.each([
       return;
     }
     expect((await rejectionOf(decryptor.getJWKMetadata(respell(text, 3, high)))).code).toBe(ERROR_CODES.BODY_MALFORMED);
+  });
+
+  it('reads the spellings a transport makes (quoted, line-wrapped) as the one canonical body, with its SHA-256', async () => {
+    const canonical = createHash('sha256').update(body()).digest('hex');
+    const wrapped = (body().match(/.{1,76}/g) ?? []).join('\r\n');
+    for (const spelling of [body(), JSON.stringify(body()), `${wrapped}\n`, JSON.stringify(wrapped)]) {
+      await expect(decryptor.getJWKMetadata(spelling)).resolves.toMatchObject({ bodySha256: canonical });
+    }
   });
 
   it('refuses a lone surrogate appended to the body', async () => {

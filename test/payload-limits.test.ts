@@ -4,12 +4,14 @@ import {
   createRequestDecryptor,
   createRequestEncryptor,
   DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_PAYLOAD_COST,
   DEFAULT_MAX_PAYLOAD_DEPTH,
   DEFAULT_MAX_PAYLOAD_VALUES,
   ERROR_CODES,
+  PAYLOAD_COST_PER_VALUE,
   type Encryptor,
 } from '../src';
-import { checkJsonCost } from '../src/encoding/bounded-json';
+import { JSON_COST_WEIGHTS as W, checkJsonCost, measureJsonCost } from '../src/encoding/bounded-json';
 import { sealJweBody } from '../src/jwe/body';
 import { loadKeyring } from '../src/keys/keyset';
 import { packBody } from '../src/legacy/envelope';
@@ -81,12 +83,22 @@ describe.each(FORMATS)('payload limits, %s bodies', (_name, options) => {
     await expect(decryptor.decrypt(body)).resolves.toEqual(nested(200));
   });
 
-  it('refuses a payload with more values than maxPayloadValues, and accepts one at the limit', async () => {
-    // [0,0,…,0] of n zeros counts n values: its "[" and n - 1 commas.
-    const decryptor = await createRequestDecryptor(vectors.privateJWKS, { maxPayloadValues: 1000 });
+  it('refuses a payload priced above maxPayloadCost, and accepts one priced at it', async () => {
+    // [0,0,…,0] of n zeros is one array and n elements.
+    const decryptor = await createRequestDecryptor(vectors.privateJWKS, { maxPayloadCost: W.array + 1000 * W.element });
     await expect(decryptor.decrypt(await encryptor.encrypt('kibana1', new Array(1000).fill(0), options))).resolves.toHaveLength(1000);
     const err = await rejectionOf(decryptor.decrypt(await encryptor.encrypt('kibana1', new Array(1001).fill(0), options)));
     expect(err.code).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
+    expect(err.message).toBe(`payload is too complex: it costs ${W.array + 1001 * W.element} units, more than maxPayloadCost (${W.array + 1000 * W.element})`);
+  });
+
+  it(`reads the deprecated maxPayloadValues n as maxPayloadCost n × ${PAYLOAD_COST_PER_VALUE}`, async () => {
+    const values = Math.ceil((W.array + 1000 * W.element) / PAYLOAD_COST_PER_VALUE);
+    const decryptor = await createRequestDecryptor(vectors.privateJWKS, { maxPayloadValues: values });
+    const fits = Math.floor((values * PAYLOAD_COST_PER_VALUE - W.array) / W.element);
+    await expect(decryptor.decrypt(await encryptor.encrypt('kibana1', new Array(fits).fill(0), options))).resolves.toHaveLength(fits);
+    const err = await rejectionOf(decryptor.decrypt(await encryptor.encrypt('kibana1', new Array(fits + 1).fill(0), options)));
+    expect(err).toMatchObject({ code: ERROR_CODES.PAYLOAD_TOO_COMPLEX, maxCost: values * PAYLOAD_COST_PER_VALUE });
   });
 
   it('refuses a payload longer than maxPayloadBytes with ERR_BODY_TOO_LARGE, and accepts one at the limit', async () => {
@@ -96,111 +108,147 @@ describe.each(FORMATS)('payload limits, %s bodies', (_name, options) => {
     expect(err.code).toBe(ERROR_CODES.BODY_TOO_LARGE);
   });
 
-  it('counts neither the brackets nor the commas inside strings', async () => {
-    const decryptor = await createRequestDecryptor(vectors.privateJWKS, { maxPayloadValues: 5, maxPayloadDepth: 1 });
+  it('prices neither the brackets nor the commas inside strings', async () => {
     const payload = { a: '[[[[{,:,:,}]]]] \\" [[[[ \\\\', b: 'x' };
+    const text = JSON.stringify(payload);
+    // One object, two members of a new shape each (their one-byte names), two strings and their bytes.
+    const stringBytes = Buffer.byteLength(JSON.stringify(payload.a)) - 2 + 1;
+    const price = W.object + 2 * (W.member + W.newShape + W.stringByte) + 2 * W.string + stringBytes * W.stringByte;
+    expect(measureJsonCost(Buffer.from(text), { maxCost: 1e9, maxDepth: 1 })).toBe(price);
+    const decryptor = await createRequestDecryptor(vectors.privateJWKS, { maxPayloadCost: price, maxPayloadDepth: 1 });
     await expect(decryptor.decrypt(await encryptor.encrypt('kibana1', payload, options))).resolves.toEqual(payload);
   });
 });
 
 describe('payload limit defaults', () => {
-  it('are 4.5 MiB, 650,000 values and 64 levels', () => {
+  it('are 4.5 MiB, 48 Mi cost units and 64 levels', () => {
     expect(DEFAULT_MAX_PAYLOAD_BYTES).toBe(4.5 * 1024 * 1024);
-    expect(DEFAULT_MAX_PAYLOAD_VALUES).toBe(650_000);
+    expect(DEFAULT_MAX_PAYLOAD_COST).toBe(48 * 1024 * 1024);
     expect(DEFAULT_MAX_PAYLOAD_DEPTH).toBe(64);
   });
 
-  it('refuse [{},{},…] of 250,000 objects, which would cost far more memory than its 0.75 MB', async () => {
+  it('keep DEFAULT_MAX_PAYLOAD_VALUES as the default cost in the deprecated unit', () => {
+    expect(DEFAULT_MAX_PAYLOAD_VALUES * PAYLOAD_COST_PER_VALUE).toBe(DEFAULT_MAX_PAYLOAD_COST);
+  });
+
+  it('refuse [{},{},…] of 300,000 objects, which would cost far more memory than its 0.9 MB', async () => {
     const decryptor = await createRequestDecryptor(vectors.privateJWKS);
-    const body = await encryptor.encrypt('kibana1', new Array(250_000).fill({}), { format: 'jwe', compress: true });
+    const body = await encryptor.encrypt('kibana1', new Array(300_000).fill({}), { format: 'jwe', compress: true });
     expect(body.length).toBeLessThan(20_000);
     expect((await rejectionOf(decryptor.decrypt(body))).code).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
   });
 
-  it.each(['maxPayloadBytes', 'maxPayloadValues', 'maxPayloadDepth'])('refuse a %s that is not a positive integer', async (name) => {
+  it.each(['maxPayloadBytes', 'maxPayloadCost', 'maxPayloadValues', 'maxPayloadDepth'])('refuse a %s that is not a positive integer', async (name) => {
     for (const value of [0, -1, 1.5, Number.NaN, '10']) {
       const err = await rejectionOf(createRequestDecryptor(vectors.privateJWKS, { [name]: value }));
       expect(err.code).toBe(ERROR_CODES.INVALID_ARGUMENT);
     }
   });
+
+  it('refuse maxPayloadCost and maxPayloadValues given together', async () => {
+    const err = await rejectionOf(createRequestDecryptor(vectors.privateJWKS, { maxPayloadCost: 1000, maxPayloadValues: 10 }));
+    expect(err.code).toBe(ERROR_CODES.INVALID_ARGUMENT);
+  });
 });
 
-describe('checkJsonCost', () => {
-  /** What the scan must count for a value: `[` 1, `{` 2, each `,` and `:` 1; and how deep it nests. */
-  const expected = (value: unknown): { values: number; depth: number } => {
+describe('measureJsonCost', () => {
+  /**
+   * The price of a value by the weights, computed from the value: what the scan must give for
+   * its JSON text. `shapes` holds the sequences of member names seen so far.
+   */
+  const priced = (value: unknown, shapes: Set<string>): { cost: number; depth: number } => {
+    const bytesOf = (text: string): number => Buffer.byteLength(JSON.stringify(text)) - 2;
     if (Array.isArray(value)) {
-      const inner = value.map(expected);
+      const inner = value.map((each) => priced(each, shapes));
       return {
-        values: 1 + Math.max(0, value.length - 1) + inner.reduce((sum, c) => sum + c.values, 0),
+        cost: W.array + value.length * W.element + inner.reduce((sum, c) => sum + c.cost, 0),
         depth: 1 + Math.max(0, ...inner.map((c) => c.depth)),
       };
     }
     if (typeof value === 'object' && value !== null) {
-      const members = Object.values(value);
-      const inner = members.map(expected);
-      return {
-        values: 2 + Math.max(0, members.length - 1) + members.length + inner.reduce((sum, c) => sum + c.values, 0),
-        depth: 1 + Math.max(0, ...inner.map((c) => c.depth)),
-      };
+      let cost = W.object;
+      let shape = '';
+      let depth = 0;
+      for (const [name, member] of Object.entries(value)) {
+        shape += `${JSON.stringify(name)}:`;
+        cost += W.member;
+        if (!shapes.has(shape)) {
+          shapes.add(shape);
+          cost += W.newShape + bytesOf(name) * W.stringByte;
+        }
+        const inner = priced(member, shapes);
+        cost += inner.cost;
+        depth = Math.max(depth, inner.depth);
+      }
+      return { cost, depth: 1 + depth };
     }
-    return { values: 0, depth: 0 };
+    if (typeof value === 'string') return { cost: W.string + bytesOf(value) * W.stringByte, depth: 0 };
+    // A number or literal: one `decimal` per ".", "e" or "E" in its JSON.
+    return { cost: (JSON.stringify(value).match(/[.eE]/g) ?? []).length * W.decimal, depth: 0 };
   };
-  const verdict = (text: string, maxValues: number, maxDepth: number): string => {
+  const verdict = (text: string, maxCost: number, maxDepth: number): string => {
     try {
-      checkJsonCost(Buffer.from(text), { maxValues, maxDepth });
+      checkJsonCost(Buffer.from(text), { maxCost, maxDepth });
       return 'ok';
     } catch (err) {
       return (err as { code: string }).code;
     }
   };
   // Strings short and long (past the byte-by-byte part of the scan), full of quotes, backslashes and brackets.
-  const unit = fc.constantFrom('a', '"', '\\', '[', '{', ',', ':', 'é', '\u0000');
-  const tricky = fc.oneof(fc.string({ unit, maxLength: 10 }), fc.string({ unit, minLength: 40, maxLength: 90 }));
+  const unit = fc.constantFrom('a', 'b', '"', '\\', '[', '{', ',', ':', '.', 'e', 'é', '\u0000');
+  const tricky = fc.oneof(fc.string({ unit, maxLength: 3 }), fc.string({ unit, minLength: 40, maxLength: 90 }));
   const values = fc.letrec((tie) => ({
-    value: fc.oneof({ depthSize: 'small' }, tricky, fc.integer(), fc.constant(null), tie('array'), tie('object')),
+    value: fc.oneof({ depthSize: 'small' }, tricky, fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null), tie('array'), tie('object')),
     array: fc.array(tie('value'), { maxLength: 5 }),
     object: fc.dictionary(tricky, tie('value'), { maxKeys: 5 }),
   })).value;
 
-  it('counts exactly the values and depth of any JSON, strings never counted (property, fixed seed)', () => {
+  it('prices any JSON exactly by the weights, and measures its depth (property, fixed seed)', () => {
     fc.assert(
       fc.property(values, (value) => {
         const text = JSON.stringify(value);
-        const { values: count, depth } = expected(value);
-        expect(verdict(text, count, depth)).toBe('ok');
-        if (count > 0) expect(verdict(text, count - 1, depth)).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
-        if (depth > 0) expect(verdict(text, count, depth - 1)).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
+        const { cost, depth } = priced(value, new Set());
+        expect(measureJsonCost(Buffer.from(text), { maxCost: 1e9, maxDepth: 64 })).toBe(cost);
+        expect(verdict(text, cost, depth)).toBe('ok');
+        expect(verdict(text, cost - 1, depth)).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
+        if (depth > 0) expect(verdict(text, cost, depth - 1)).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
       }),
-      { seed: 20261128, numRuns: 400 },
+      { seed: 20261204, numRuns: 400 },
     );
   });
 
-  const cost = (text: string, maxValues = 100, maxDepth = 10): string => {
-    try {
-      checkJsonCost(Buffer.from(text), { maxValues, maxDepth });
-      return 'ok';
-    } catch (err) {
-      return (err as { code: string }).code;
-    }
-  };
+  it('prices the same JSON alike with spaces between its tokens', () => {
+    const text = JSON.stringify({ a: [1.5, [], {}, 'x'], b: { a: [] } });
+    const spaced = JSON.stringify(JSON.parse(text), null, 2);
+    expect(measureJsonCost(Buffer.from(spaced), { maxCost: 1e9, maxDepth: 64 })).toBe(measureJsonCost(Buffer.from(text), { maxCost: 1e9, maxDepth: 64 }));
+  });
+
+  it('prices a member under names seen before in that order at member only, and a new order as new shapes', () => {
+    const price = (text: string): number => measureJsonCost(Buffer.from(text), { maxCost: 1e9, maxDepth: 64 });
+    const one = price('[{"a":0,"b":0}]');
+    expect(price('[{"a":0,"b":0},{"a":0,"b":0}]') - one).toBe(W.element + W.object + 2 * W.member);
+    expect(price('[{"a":0,"b":0},{"b":0,"a":0}]') - one).toBe(W.element + W.object + 2 * (W.member + W.newShape + W.stringByte));
+  });
+
+  it('prices every member of a payload with more new shapes than its table holds as new', () => {
+    // 4,000 distinct names with a table sized for at most 2 new shapes: none is ever found again.
+    const text = `[${Array.from({ length: 4000 }, (_, i) => `{"k${i}":0}`).join(',')},${Array.from({ length: 4000 }, (_, i) => `{"k${i}":0}`).join(',')}]`;
+    const exact = measureJsonCost(Buffer.from(text), { maxCost: 1e9, maxDepth: 64 });
+    const small = measureJsonCost(Buffer.from(text), { maxCost: W.newShape, maxDepth: 64 });
+    expect(small).toBeGreaterThan(exact);
+  });
+
+  const cost = (text: string, maxCost = 1e9, maxDepth = 10): string => verdict(text, maxCost, maxDepth);
 
   it('skips escaped quotes inside strings, however many backslashes precede them', () => {
-    expect(cost('["\\"[[[", "\\\\", "[["]', 100, 1)).toBe('ok');
-    expect(cost('["\\\\"[[]', 100, 1)).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
+    expect(cost('["\\"[[[", "\\\\", "[["]', 1e9, 1)).toBe('ok');
+    expect(cost('["\\\\"[[]', 1e9, 1)).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
   });
 
   it('calls a string that never closes malformed', () => {
     expect(cost('["abc')).toBe(ERROR_CODES.BODY_MALFORMED);
     expect(cost('["abc\\"]')).toBe(ERROR_CODES.BODY_MALFORMED);
-  });
-
-  it('counts member names and values, and each object once more for itself', () => {
-    expect(cost('{"a":1,"b":2}', 5)).toBe('ok');
-    expect(cost('{"a":1,"b":2}', 4)).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
-    expect(cost('[1,2,3]', 3)).toBe('ok');
-    expect(cost('[1,2,3]', 2)).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
-    expect(cost('[{},{}]', 6)).toBe('ok');
-    expect(cost('[{},{}]', 5)).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
+    expect(cost(`["${'a'.repeat(100)}`)).toBe(ERROR_CODES.BODY_MALFORMED);
   });
 });
 

@@ -9,7 +9,7 @@
  * @packageDocumentation
  */
 import { AcceleratorBuildError } from '../accelerator';
-import { RequestCryptoError } from '../errors';
+import { NoKeyFoundError, RequestCryptoError } from '../errors';
 import { UsageError } from './args';
 import type { Command } from './command';
 import { COMMANDS } from './commands';
@@ -79,6 +79,16 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+/** What a person can do about an error, where the error says more than its message. */
+function explanation(err: unknown): string {
+  if (err instanceof NoKeyFoundError) {
+    if (err.reason === 'public-keys-only') return ' (the --jwks set holds public keys only: decrypting needs the private set)';
+    if (err.reason === 'no-private-key') return " (the --jwks set holds only the public half of the body's key)";
+    if (err.reason === 'unknown-kid') return " (the body's kid is not in the --jwks set)";
+  }
+  return '';
+}
+
 /** Runs the CLI; resolves to the exit status: 0, 1 for a failure, 2 for a usage error. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
@@ -86,7 +96,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   } catch (err) {
     const code = err instanceof RequestCryptoError || err instanceof AcceleratorBuildError ? err.code : 'ERR_UNEXPECTED';
     const message = err instanceof Error ? err.message : String(err);
-    io.stderr(`request-crypto: ${code}: ${message.split('\n')[0]}\n`);
+    io.stderr(`request-crypto: ${code}: ${message.split('\n')[0]}${explanation(err)}\n`);
     return err instanceof UsageError ? 2 : 1;
   }
 }

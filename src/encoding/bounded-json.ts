@@ -1,53 +1,91 @@
 /**
  * JSON text to a value, with its cost bounded before `JSON.parse` runs. An authenticated payload
  * is still untrusted (anyone with the public key can make one), and `JSON.parse` can turn a few
- * megabytes of `[{},{},…]` into hundreds of megabytes of objects. One pass over the bytes counts
- * what parsing would build and how deep it nests: in WebAssembly with SIMD where it can vouch for
- * the payload, else in JavaScript, which skips strings with native searches and is the reference.
+ * megabytes of `[{},{},…]` into a hundred megabytes of objects and seconds of work. One pass over
+ * the bytes prices what parsing would build, in cost units of about one byte of V8 heap each
+ * (see {@link JSON_COST_WEIGHTS}), and measures how deep it nests.
  *
  * @packageDocumentation
  */
 import { BodyMalformedError, PayloadTooComplexError } from '../errors';
-import { simdWithinLimits } from './simd-json-scan';
 
 /** What one payload may cost. */
 export interface JsonLimits {
-  /**
-   * Most JSON values and member names, counted by the characters that introduce them: `[` its
-   * first element, `{` its first member and itself, `,` the next element or member, `:` a
-   * member's value. `[0,0,0]` counts 3, `{"a":1,"b":2}` counts 5.
-   */
-  readonly maxValues: number;
+  /** Most cost units ({@link JSON_COST_WEIGHTS}) a payload may be priced at. */
+  readonly maxCost: number;
   /** Deepest nesting of arrays and objects. */
   readonly maxDepth: number;
 }
 
+/**
+ * What `JSON.parse` costs V8 per thing it builds, in cost units: one unit is about one byte of
+ * peak heap, or 4 ns of parse time on one core, whichever of the two is larger for that thing.
+ * Measured by `bench/json-cost.js`; the figures are in `bench/JSON-COST.md`.
+ */
+export const JSON_COST_WEIGHTS = Object.freeze({
+  /** An object, `{…}`. */
+  object: 160,
+  /** An array, `[…]`. */
+  array: 96,
+  /** A member of an object whose names so far, in order, an earlier object already had. */
+  member: 32,
+  /** A member that gives its object a sequence of names no earlier object had: V8 makes a new hidden class. */
+  newShape: 800,
+  /** An element of an array. */
+  element: 24,
+  /**
+   * A `.`, `e` or `E` outside strings: a number with a fraction or an exponent, which V8 boxes
+   * and parses slowly (`true` and `false` pay it too, which only overprices them).
+   */
+  decimal: 32,
+  /** A string value (member names are priced by `member` and `newShape`). */
+  string: 64,
+  /** A byte between the quotes of a string value or of a new shape's member name (two-byte strings cost V8 two). */
+  stringByte: 2,
+});
+
+const W = JSON_COST_WEIGHTS;
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const OPEN_BRACKET = 0x5b;
 
 // What each byte is to the scan: most are nothing; the rest open a string, a container, close one,
-// or introduce a value.
+// or separate members, elements and member names.
 const OTHER = 0;
 const STRING = 1;
 const OBJECT = 2;
 const ARRAY = 3;
-const CLOSE = 4;
-const SEPARATOR = 5;
+const CLOSE_OBJECT = 4;
+const CLOSE_ARRAY = 5;
+const COMMA = 6;
+const COLON = 7;
+const DECIMAL = 8;
 const KIND = new Uint8Array(256);
 KIND[QUOTE] = STRING;
 KIND[0x7b] = OBJECT; // {
-KIND[0x5b] = ARRAY; // [
-KIND[0x7d] = CLOSE; // }
-KIND[0x5d] = CLOSE; // ]
-KIND[0x2c] = SEPARATOR; // ,
-KIND[0x3a] = SEPARATOR; // :
+KIND[OPEN_BRACKET] = ARRAY; // [
+KIND[0x7d] = CLOSE_OBJECT; // }
+KIND[0x5d] = CLOSE_ARRAY; // ]
+KIND[0x2c] = COMMA; // ,
+KIND[0x3a] = COLON; // :
+KIND[0x2e] = DECIMAL; // .
+KIND[0x65] = DECIMAL; // e
+KIND[0x45] = DECIMAL; // E
+
+const isJsonSpace = (byte: number | undefined): boolean => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 
 // Strings are read byte by byte up to this length; past it, a native search for the closing quote
 // is cheaper than the loop (and a long string costs no more than its search).
 const SHORT_STRING = 32;
 
-// Below this many bytes the JavaScript scan is as fast as the calls into WebAssembly (~40 ns).
-const SIMD_FROM = 32;
+// A shape lookup gives up after this many slots and counts the member as a new shape: hostile
+// member names can make the table slow, never make a payload look cheaper than it is.
+const MAX_PROBES = 16;
+
+// FNV-1a, for member names: only spreads them over the shape table, which compares names exactly.
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
 
 const notJson = (): BodyMalformedError => new BodyMalformedError('body is malformed: the payload is not JSON');
 
@@ -68,82 +106,247 @@ function skipLongString(bytes: Buffer, from: number): number {
   }
 }
 
-/**
- * Throws {@link PayloadTooComplexError} when `bytes` nests deeper or holds more values than
- * `limits` allow, and {@link BodyMalformedError} when a string in them never closes. It does not
- * validate JSON; `JSON.parse` does that afterwards.
- *
- * The WebAssembly scan (`simd-json-scan.ts`) vouches for most payloads several times faster;
- * whatever it does not vouch for, {@link checkJsonCostJs} scans again and judges, so both the
- * verdict and the error are always that function's.
- */
-export function checkJsonCost(bytes: Buffer, limits: JsonLimits): void {
-  if (bytes.length >= SIMD_FROM && simdWithinLimits(bytes, limits.maxDepth, limits.maxValues)) return;
-  checkJsonCostJs(bytes, limits);
+/** A hash of a member name, for names longer than the scan hashes on its way through. */
+function hashName(bytes: Buffer, start: number, length: number): number {
+  let hash = FNV_OFFSET;
+  for (let i = start; i < start + length; i += 1) hash = Math.imul(hash ^ bytes[i]!, FNV_PRIME);
+  return hash;
 }
 
 /**
- * The JSON cost scan in JavaScript, byte by byte: what {@link checkJsonCost} means, and what it
- * runs where the WebAssembly scan cannot vouch for a payload or is not available.
+ * The hidden classes `JSON.parse` would make: each is an earlier shape plus one member name,
+ * compared byte for byte (a hash alone could be made to collide). Bounded in size; once full,
+ * every further member counts as new, which only ever overprices.
  */
-export function checkJsonCostJs(bytes: Buffer, limits: JsonLimits): void {
-  const { maxDepth, maxValues } = limits;
+class ShapeTable {
+  private readonly parent: Int32Array;
+  private readonly keyStart: Int32Array;
+  private readonly keyLength: Int32Array;
+  private readonly keyHash: Int32Array;
+  private readonly mask: number;
+  private size = 0;
+  private readonly capacity: number;
+  /** Ids for shapes that were not stored: below -1 (the empty slot's mark), unlike any stored one. */
+  private unstored = -1;
+
+  constructor(
+    private readonly bytes: Buffer,
+    maxShapes: number,
+  ) {
+    let slots = 16;
+    while (slots < 2 * maxShapes && slots < 1 << 22) slots *= 2;
+    this.mask = slots - 1;
+    this.capacity = slots >>> 1;
+    this.parent = new Int32Array(slots).fill(-1);
+    this.keyStart = new Int32Array(slots);
+    this.keyLength = new Int32Array(slots);
+    this.keyHash = new Int32Array(slots);
+  }
+
+  /** Whether the last shape {@link ShapeTable.next} gave is one no earlier object had. */
+  isNew = false;
+
+  /**
+   * The id of the shape that `shape` plus the name at `start`..`start + length` (whose hash is
+   * `nameHash`) leads to; {@link ShapeTable.isNew} says whether it is new.
+   */
+  next(shape: number, start: number, length: number, nameHash: number): number {
+    const { parent, keyStart, keyLength, keyHash, mask } = this;
+    if (this.size >= this.capacity) {
+      // Full: only a payload already priced over its limit by new shapes gets here.
+      this.unstored -= 1;
+      this.isNew = true;
+      return this.unstored;
+    }
+    const hash = Math.imul(shape ^ nameHash, 0x9e3779b1);
+    let slot = (hash ^ (hash >>> 15)) & mask;
+    for (let probe = 0; probe < MAX_PROBES; probe += 1) {
+      const holder = parent[slot]!;
+      if (holder === -1) {
+        if (this.size >= this.capacity) break;
+        this.size += 1;
+        parent[slot] = shape;
+        keyStart[slot] = start;
+        keyLength[slot] = length;
+        keyHash[slot] = nameHash;
+        this.isNew = true;
+        return slot + 1;
+      }
+      if (holder === shape && keyHash[slot] === nameHash && keyLength[slot] === length && this.sameName(keyStart[slot]!, start, length)) {
+        this.isNew = false;
+        return slot + 1;
+      }
+      slot = (slot + 1) & mask;
+    }
+    this.unstored -= 1;
+    this.isNew = true;
+    return this.unstored;
+  }
+
+  private sameName(a: number, b: number, length: number): boolean {
+    const { bytes } = this;
+    for (let i = 0; i < length; i += 1) if (bytes[a + i] !== bytes[b + i]) return false;
+    return true;
+  }
+}
+
+/**
+ * Prices `bytes` in cost units ({@link JSON_COST_WEIGHTS}) and returns the price. Throws
+ * {@link PayloadTooComplexError} when they nest deeper than `maxDepth`, and
+ * {@link BodyMalformedError} when a string in them never closes. It does not validate JSON;
+ * `JSON.parse` does that afterwards. `maxCost` only sizes the shape table: the price is exact up
+ * to it and never lower than the truth above it.
+ */
+export function measureJsonCost(bytes: Buffer, limits: JsonLimits): number {
+  const { maxDepth } = limits;
   const end = bytes.length;
+  // Per level: whether it is an array, and an object's shape so far (0: no names yet).
+  const inArray = new Uint8Array(maxDepth + 1);
+  const shapeAt = new Int32Array(maxDepth + 1);
+  const shapes = new ShapeTable(bytes, Math.min(Math.ceil(limits.maxCost / W.newShape) + 1, Math.ceil(end / 4)));
   let depth = 0;
-  let values = 0;
+  let objects = 0;
+  let arrays = 0;
+  let members = 0;
+  let newShapes = 0;
+  let elements = 0;
+  let decimals = 0;
+  let strings = 0;
+  let stringBytes = 0;
+  // The last string read: a member name once a colon follows it.
+  let lastStart = 0;
+  let lastLength = 0;
+  // Its hash, or -1 when not made yet (a long string).
+  let lastHash = 0;
   let at = 0;
   while (at < end) {
     const kind = KIND[bytes[at]!];
     at += 1;
-    if (kind === OTHER) continue;
-    if (kind === STRING) {
-      // Short strings are read here, in the loop (a call per string cost a third of the scan);
-      // the rest of a long one is found by native search.
-      const shortEnd = Math.min(end, at + SHORT_STRING);
-      let closed = false;
-      while (at < shortEnd) {
-        const byte = bytes[at]!;
-        at += 1;
-        if (byte === QUOTE) {
-          closed = true;
-          break;
+    switch (kind) {
+      case OTHER:
+        continue;
+      case STRING: {
+        // Short strings are read here, in the loop (a call per string cost a third of the scan);
+        // the rest of a long one is found by native search.
+        // The hash of a short string is made on the way, in case it is a member name.
+        const start = at;
+        const shortEnd = Math.min(end, at + SHORT_STRING);
+        let closed = false;
+        let hash = FNV_OFFSET;
+        while (at < shortEnd) {
+          const byte = bytes[at]!;
+          at += 1;
+          if (byte === QUOTE) {
+            closed = true;
+            break;
+          }
+          hash = Math.imul(hash ^ byte, FNV_PRIME);
+          if (byte === BACKSLASH) at += 1; // the escaped byte, whatever it is
         }
-        if (byte === BACKSLASH) at += 1; // the escaped byte, whatever it is
+        lastStart = start;
+        if (closed) {
+          lastLength = at - 1 - start;
+          lastHash = hash;
+        } else {
+          at = skipLongString(bytes, at);
+          if (at < 0) throw notJson();
+          lastLength = at - 1 - start;
+          lastHash = -1; // made when it turns out to be a member name
+        }
+        strings += 1;
+        stringBytes += lastLength;
+        continue;
       }
-      if (!closed) {
-        at = skipLongString(bytes, at);
-        if (at < 0) throw notJson();
+      case OBJECT:
+      case ARRAY:
+        depth += 1;
+        if (depth > maxDepth) {
+          throw new PayloadTooComplexError(`payload is too complex: it nests deeper than ${maxDepth} levels`);
+        }
+        if (kind === OBJECT) {
+          objects += 1;
+          inArray[depth] = 0;
+          shapeAt[depth] = 0;
+        } else {
+          arrays += 1;
+          inArray[depth] = 1;
+          elements += 1; // its first element, taken back at `]` when there is none
+        }
+        continue;
+      case CLOSE_ARRAY: {
+        let before = at - 2;
+        while (before >= 0 && isJsonSpace(bytes[before])) before -= 1;
+        if (before >= 0 && bytes[before] === OPEN_BRACKET) elements -= 1;
+        depth -= 1;
+        continue;
       }
-      continue;
-    }
-    if (kind === CLOSE) {
-      depth -= 1;
-      continue;
-    }
-    if (kind === SEPARATOR) {
-      values += 1;
-    } else {
-      depth += 1;
-      if (depth > maxDepth) {
-        throw new PayloadTooComplexError(`payload is too complex: it nests deeper than ${maxDepth} levels`);
+      case CLOSE_OBJECT:
+        depth -= 1;
+        continue;
+      case COMMA:
+        if (depth > 0 && inArray[depth] === 1) elements += 1;
+        continue;
+      case DECIMAL:
+        decimals += 1;
+        continue;
+      default: {
+        // A colon: the string before it was a member name, priced as a member, not a string.
+        members += 1;
+        strings -= 1;
+        stringBytes -= lastLength;
+        if (depth > 0 && inArray[depth] === 0) {
+          if (lastHash === -1) lastHash = hashName(bytes, lastStart, lastLength) & 0x7fffffff;
+          shapeAt[depth] = shapes.next(shapeAt[depth]!, lastStart, lastLength, lastHash);
+          if (shapes.isNew) {
+            newShapes += 1;
+            stringBytes += lastLength;
+          }
+        }
       }
-      // An object costs V8 about twice what a number or an array slot does: count it once more.
-      values += kind === OBJECT ? 2 : 1;
-    }
-    if (values > maxValues) {
-      throw new PayloadTooComplexError(`payload is too complex: it holds more than ${maxValues} values`);
     }
   }
+  return (
+    objects * W.object +
+    arrays * W.array +
+    members * W.member +
+    newShapes * W.newShape +
+    Math.max(0, elements) * W.element +
+    decimals * W.decimal +
+    Math.max(0, strings) * W.string +
+    Math.max(0, stringBytes) * W.stringByte
+  );
+}
+
+/**
+ * Throws {@link PayloadTooComplexError} (with the price and the limit) when `bytes` cost more
+ * than `limits.maxCost` or nest deeper than `limits.maxDepth`; returns the price otherwise.
+ */
+export function checkJsonCost(bytes: Buffer, limits: JsonLimits): number {
+  const cost = measureJsonCost(bytes, limits);
+  if (cost > limits.maxCost) {
+    throw new PayloadTooComplexError(
+      `payload is too complex: it costs ${cost} units, more than maxPayloadCost (${limits.maxCost})`,
+      { cost, maxCost: limits.maxCost },
+    );
+  }
+  return cost;
+}
+
+/** A payload parsed, with its price. */
+export interface ParsedJson {
+  readonly value: unknown;
+  /** What {@link measureJsonCost} priced it at. */
+  readonly cost: number;
 }
 
 /**
  * Parses UTF-8 JSON bytes once {@link checkJsonCost} allows them. Throws
  * {@link BodyMalformedError} when they are not JSON.
  */
-export function parseBoundedJson(bytes: Buffer, limits: JsonLimits): unknown {
-  checkJsonCost(bytes, limits);
+export function parseBoundedJson(bytes: Buffer, limits: JsonLimits): ParsedJson {
+  const cost = checkJsonCost(bytes, limits);
   try {
-    return JSON.parse(bytes.toString('utf8'));
+    return { value: JSON.parse(bytes.toString('utf8')), cost };
   } catch {
     // Authenticated, so no oracle: the sender encrypted something that is not JSON.
     throw notJson();

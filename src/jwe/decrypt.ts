@@ -11,6 +11,7 @@ import {
   BodyTooLargeError,
   DecryptionFailedError,
   NoKeyFoundError,
+  type NoKeyFoundReason,
   UnsupportedAlgorithmError,
 } from '../errors';
 import { isWrapAlgorithm, type WrapAlgorithm } from '../core/algorithms';
@@ -77,6 +78,12 @@ export function checkJweHeader(jwe: CompactJwe, expect: JweExpectations): Checke
   return { kid: header.kid, alg: header.alg, zip };
 }
 
+/** Why a body found no key: most useful first, a set that can decrypt nothing. */
+function whyNoKey(keyring: Keyring, key: RecipientKey | undefined, privateElsewhere: boolean): NoKeyFoundReason {
+  if (!privateElsewhere && keyring.keys.length > 0 && keyring.keys.every((each) => each.privateKey === undefined)) return 'public-keys-only';
+  return key === undefined ? 'unknown-kid' : 'no-private-key';
+}
+
 /**
  * The key a checked header asks for, or {@link NoKeyFoundError}. Without `privateElsewhere` the
  * key must hold its private half in this process. The header's `alg` (one of the supported two,
@@ -85,7 +92,7 @@ export function checkJweHeader(jwe: CompactJwe, expect: JweExpectations): Checke
  */
 export function chooseKey(keyring: Keyring, checked: CheckedHeader, privateElsewhere: boolean): RecipientKey {
   const key = keyring.get(checked.kid);
-  if (key === undefined || (key.privateKey === undefined && !privateElsewhere)) throw new NoKeyFoundError();
+  if (key === undefined || (key.privateKey === undefined && !privateElsewhere)) throw new NoKeyFoundError(whyNoKey(keyring, key, privateElsewhere));
   if (!key.unwrapAlgorithms.includes(checked.alg)) {
     throw new UnsupportedAlgorithmError('unsupported algorithm: JWE "alg" is not the key\'s');
   }

@@ -9,6 +9,7 @@
  * @packageDocumentation
  */
 import { BodyMalformedError, BodyTooLargeError } from '../errors';
+import { bodyText } from '../encoding/body-text';
 import { decodeBase64Url } from '../encoding/strict-base64';
 import { KEY_ENVELOPE_LIMITS } from './key-envelope';
 
@@ -59,12 +60,13 @@ export function openEnvelope(text: string): PackedBody {
 }
 
 /**
- * Splits a legacy body into its two parts (the original's `unpackBody`). Unlike the original it
- * rejects anything malformed with {@link BodyMalformedError} instead of returning `undefined`s.
+ * Splits a legacy body into its two parts (the original's `unpackBody`), after undoing the
+ * spellings a transport makes (see `bodyText`). Unlike the original it rejects anything malformed with {@link BodyMalformedError} instead of returning `undefined`s.
  */
 export function unpackBody(packedBody: string): PackedBody {
   if (typeof packedBody !== 'string' || packedBody.length === 0) {
     throw new BodyMalformedError('body is malformed: expected a non-empty string');
   }
-  return openEnvelope(packedBody);
+  // The spellings a transport makes (quoted, line-wrapped) are read as the original read them.
+  return openEnvelope(bodyText(packedBody, Number.POSITIVE_INFINITY));
 }
