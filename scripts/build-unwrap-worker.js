@@ -1,4 +1,4 @@
-// Compiles src/keys/unwrap-worker.ts into src/keys/unwrap-worker-source.ts, the unwrap thread's
+// Compiles src/receiver/unwrap-worker.ts into src/receiver/unwrap-worker-source.ts, the unwrap thread's
 // program as the text of an ES module: the pool starts its threads from that text (a data: URL),
 // not from a file, so that they run inside a bundle with no node_modules, whatever the module
 // system of the code around it. `--check` writes nothing and fails when the committed text
@@ -9,8 +9,8 @@ const { join, relative } = require('node:path');
 const ts = require('typescript');
 
 const root = join(__dirname, '..');
-const source = join(root, 'src', 'keys', 'unwrap-worker.ts');
-const target = join(root, 'src', 'keys', 'unwrap-worker-source.ts');
+const source = join(root, 'src', 'receiver', 'unwrap-worker.ts');
+const target = join(root, 'src', 'receiver', 'unwrap-worker-source.ts');
 
 /** The worker's JavaScript: an ES module that imports Node's built-in modules and nothing else. */
 function compile(typescript) {

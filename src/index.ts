@@ -4,8 +4,8 @@
  *
  * @packageDocumentation
  */
-export { createRequestEncryptor } from './encryptor';
-export type { BodyFormat, EncryptOptions, Encryptor, EncryptorOptions } from './encryptor';
+export { createRequestEncryptor } from './sender/encryptor';
+export type { BodyFormat, EncryptOptions, Encryptor, EncryptorOptions } from './sender/encryptor';
 export {
   createRequestDecryptor,
   DEFAULT_CLOCK_TOLERANCE_SECONDS,
@@ -17,11 +17,11 @@ export {
   DEFAULT_MAX_PENDING_UNWRAPS,
   DEFAULT_MAX_PENDING_UNWRAPS_PER_PROCESS,
   PAYLOAD_COST_PER_VALUE,
-} from './decryptor';
-export type { BodyMetadata, DecryptedPayload, DecryptOptions, DecryptResult, Decryptor, DecryptorOptions } from './decryptor';
-export { MAX_UNKNOWN_KID_LENGTH } from './decrypt-event';
-export type { DecryptEvent, OnDecrypt } from './decrypt-event';
-export type { KeyWrapInfo, OnKeyWrap } from './key-wrap-event';
+} from './receiver/decryptor';
+export type { BodyMetadata, DecryptedPayload, DecryptOptions, DecryptResult, Decryptor, DecryptorOptions } from './receiver/decryptor';
+export { MAX_UNKNOWN_KID_LENGTH } from './receiver/decrypt-event';
+export type { DecryptEvent, OnDecrypt } from './receiver/decrypt-event';
+export type { KeyWrapInfo, OnKeyWrap } from './receiver/key-wrap-event';
 export {
   CONTENT_ENCRYPTION_ALGORITHM,
   KEY_WRAP_ALGORITHM,
@@ -30,19 +30,19 @@ export {
   SUPPORTED_KEY_WRAP_ALGORITHMS,
 } from './core/algorithms';
 export type { WrapAlgorithm } from './core/algorithms';
-export { MAX_PAYLOAD_ISSUES } from './schema';
-export type { StandardSchemaV1 } from './schema';
-export { packBody, unpackBody } from './legacy/envelope';
-export type { PackedBody } from './legacy/envelope';
+export { MAX_PAYLOAD_ISSUES } from './receiver/schema';
+export type { StandardSchemaV1 } from './receiver/schema';
+export { packBody, unpackBody } from './formats/legacy/envelope';
+export type { PackedBody } from './formats/legacy/envelope';
 export type { EncryptedBody } from './encoding/body-text';
 export type { UnwrapKey, UnwrapKeyRequest } from './keys/unwrap';
-export type { BodyContext } from './jwe/body';
-export { generatePassphrase, KEY_LENGTH_IN_BYTES } from './legacy/passphrase';
-export { keyDerivationBackend } from './legacy/pbkdf2-sha512';
-export type { KeyDerivationBackend } from './legacy/pbkdf2-sha512';
-export { createJWKS, createJWKSManager, JWKSManager, MIN_MODULUS_BITS, RSA_ALGORITHM } from './keys/jwks';
-export { ALLOWED_MODULI, createJWKManager, ENC_MODULUS, JWKManager } from './keys/jwk';
-export type { AddKeyOptions } from './keys/jwk';
+export type { BodyContext } from './formats/jwe/body';
+export { generatePassphrase, KEY_LENGTH_IN_BYTES } from './formats/legacy/passphrase';
+export { keyDerivationBackend } from './formats/legacy/pbkdf2-sha512';
+export type { KeyDerivationBackend } from './formats/legacy/pbkdf2-sha512';
+export { createJWKS, createJWKSManager, JWKSManager, MIN_MODULUS_BITS, RSA_ALGORITHM } from './compat/jwks';
+export { ALLOWED_MODULI, createJWKManager, ENC_MODULUS, JWKManager } from './compat/jwk';
+export type { AddKeyOptions } from './compat/jwk';
 export type {
   BodyHeader,
   JWK,
@@ -55,7 +55,7 @@ export type {
   PublicJWK,
   PublicJWKS,
   UnsignedJWK,
-} from './types';
+} from './core/types';
 export {
   BodyExpiredError,
   BodyMalformedError,
@@ -76,5 +76,5 @@ export {
   RequestCryptoError,
   UnavailableError,
   UnsupportedAlgorithmError,
-} from './errors';
-export type { ErrorCode, ErrorKind, NoKeyFoundReason, PayloadIssue } from './errors';
+} from './core/errors';
+export type { ErrorCode, ErrorKind, NoKeyFoundReason, PayloadIssue } from './core/errors';

@@ -29,12 +29,12 @@ import { createPublicKey } from 'node:crypto';
 import type * as KmsSdk from '@aws-sdk/client-kms';
 import type { EncryptionAlgorithmSpec, GetPublicKeyCommandOutput, KMSClient } from '@aws-sdk/client-kms';
 
-import { InvalidArgumentError, KeyServiceUnavailableError } from './errors';
-import { kidMap, rsaPublicJwk, wrapAlgorithmOption } from './keys/custody';
-import { loadKmsSdk } from './keys/kms-sdk';
+import { InvalidArgumentError, KeyServiceUnavailableError } from './core/errors';
+import { kidMap, rsaPublicJwk, wrapAlgorithmOption } from './custody/options';
+import { loadKmsSdk } from './custody/kms-sdk';
 import { isWrapAlgorithm, type WrapAlgorithm } from './keys/keyset';
 import type { UnwrapKey, UnwrapKeyRequest } from './keys/unwrap';
-import type { PublicJWK, PublicJWKS } from './types';
+import type { PublicJWK, PublicJWKS } from './core/types';
 
 export type { UnwrapKey, UnwrapKeyRequest } from './keys/unwrap';
 export type { WrapAlgorithm } from './keys/keyset';

@@ -26,12 +26,12 @@ import { realpathSync } from 'node:fs';
 
 import type * as Pkcs11js from 'pkcs11js';
 
-import { InvalidArgumentError, KeyServiceUnavailableError } from './errors';
-import { isMissingModule, kidMap, missingPeer, rsaPublicJwk, wrapAlgorithmOption } from './keys/custody';
+import { InvalidArgumentError, KeyServiceUnavailableError } from './core/errors';
+import { isMissingModule, kidMap, missingPeer, rsaPublicJwk, wrapAlgorithmOption } from './custody/options';
 import { isWrapAlgorithm, type WrapAlgorithm } from './keys/keyset';
-import { TOKEN_PROCESS_SCRIPT, type TokenProcessJob, type TokenProcessMessage, type TokenProcessStart } from './keys/pkcs11-process';
+import { TOKEN_PROCESS_SCRIPT, type TokenProcessJob, type TokenProcessMessage, type TokenProcessStart } from './custody/pkcs11-process';
 import type { UnwrapKey, UnwrapKeyRequest } from './keys/unwrap';
-import type { PublicJWKS } from './types';
+import type { PublicJWKS } from './core/types';
 
 export type { UnwrapKey, UnwrapKeyRequest } from './keys/unwrap';
 export type { WrapAlgorithm } from './keys/keyset';

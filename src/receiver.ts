@@ -24,11 +24,11 @@ export {
   DEFAULT_MAX_PENDING_UNWRAPS,
   DEFAULT_MAX_PENDING_UNWRAPS_PER_PROCESS,
   PAYLOAD_COST_PER_VALUE,
-} from './decryptor';
-export type { BodyMetadata, DecryptedPayload, DecryptOptions, DecryptResult, Decryptor, DecryptorOptions } from './decryptor';
-export { MAX_UNKNOWN_KID_LENGTH } from './decrypt-event';
-export type { DecryptEvent, OnDecrypt } from './decrypt-event';
-export type { KeyWrapInfo, OnKeyWrap } from './key-wrap-event';
+} from './receiver/decryptor';
+export type { BodyMetadata, DecryptedPayload, DecryptOptions, DecryptResult, Decryptor, DecryptorOptions } from './receiver/decryptor';
+export { MAX_UNKNOWN_KID_LENGTH } from './receiver/decrypt-event';
+export type { DecryptEvent, OnDecrypt } from './receiver/decrypt-event';
+export type { KeyWrapInfo, OnKeyWrap } from './receiver/key-wrap-event';
 export {
   CONTENT_ENCRYPTION_ALGORITHM,
   KEY_WRAP_ALGORITHM,
@@ -37,14 +37,14 @@ export {
   SUPPORTED_KEY_WRAP_ALGORITHMS,
 } from './core/algorithms';
 export type { WrapAlgorithm } from './core/algorithms';
-export { MAX_PAYLOAD_ISSUES } from './schema';
-export type { StandardSchemaV1 } from './schema';
-export type { BodyFormat } from './encryptor';
+export { MAX_PAYLOAD_ISSUES } from './receiver/schema';
+export type { StandardSchemaV1 } from './receiver/schema';
+export type { BodyFormat } from './sender/encryptor';
 export type { EncryptedBody } from './encoding/body-text';
 export type { UnwrapKey, UnwrapKeyRequest } from './keys/unwrap';
-export type { BodyContext } from './jwe/body';
-export { keyDerivationBackend } from './legacy/pbkdf2-sha512';
-export type { KeyDerivationBackend } from './legacy/pbkdf2-sha512';
-export type { BodyHeader, JWK, JWKMetadata, JWKS, KeyUse, PrivateJWK, PrivateJWKS, PublicJWK, PublicJWKS } from './types';
+export type { BodyContext } from './formats/jwe/body';
+export { keyDerivationBackend } from './formats/legacy/pbkdf2-sha512';
+export type { KeyDerivationBackend } from './formats/legacy/pbkdf2-sha512';
+export type { BodyHeader, JWK, JWKMetadata, JWKS, KeyUse, PrivateJWK, PrivateJWKS, PublicJWK, PublicJWKS } from './core/types';
 // Every error class and ERROR_CODES: a caller matches on them whichever entry it imports.
-export * from './errors';
+export * from './core/errors';

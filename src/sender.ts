@@ -12,8 +12,8 @@
  *
  * @packageDocumentation
  */
-export { createRequestEncryptor } from './encryptor';
-export type { BodyFormat, EncryptOptions, Encryptor, EncryptorOptions } from './encryptor';
+export { createRequestEncryptor } from './sender/encryptor';
+export type { BodyFormat, EncryptOptions, Encryptor, EncryptorOptions } from './sender/encryptor';
 export {
   CONTENT_ENCRYPTION_ALGORITHM,
   KEY_WRAP_ALGORITHM,
@@ -21,9 +21,9 @@ export {
   SUPPORTED_KEY_WRAP_ALGORITHMS,
 } from './core/algorithms';
 export type { WrapAlgorithm } from './core/algorithms';
-export type { BodyContext } from './jwe/body';
-export { keyDerivationBackend } from './legacy/pbkdf2-sha512';
-export type { KeyDerivationBackend } from './legacy/pbkdf2-sha512';
-export type { JWK, JWKS, KeyUse, PublicJWK, PublicJWKS } from './types';
+export type { BodyContext } from './formats/jwe/body';
+export { keyDerivationBackend } from './formats/legacy/pbkdf2-sha512';
+export type { KeyDerivationBackend } from './formats/legacy/pbkdf2-sha512';
+export type { JWK, JWKS, KeyUse, PublicJWK, PublicJWKS } from './core/types';
 // Every error class and ERROR_CODES: a caller matches on them whichever entry it imports.
-export * from './errors';
+export * from './core/errors';

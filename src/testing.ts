@@ -20,13 +20,13 @@ import {
   type DecryptorOptions,
   type DecryptResult,
   type Decryptor,
-} from './decryptor';
-import { createRequestEncryptor, type Encryptor, type EncryptorOptions } from './encryptor';
+} from './receiver/decryptor';
+import { createRequestEncryptor, type Encryptor, type EncryptorOptions } from './sender/encryptor';
 import { isWrapAlgorithm, LEGACY_KEY_WRAP_ALGORITHM, type WrapAlgorithm } from './core/algorithms';
-import { InvalidArgumentError } from './errors';
+import { InvalidArgumentError } from './core/errors';
 import type { EncryptedBody } from './encoding/body-text';
-import type { StandardSchemaV1 } from './schema';
-import type { PrivateJWK, PrivateJWKS, PublicJWK, PublicJWKS } from './types';
+import type { StandardSchemaV1 } from './receiver/schema';
+import type { PrivateJWK, PrivateJWKS, PublicJWK, PublicJWKS } from './core/types';
 
 /** The RSA sizes a test keyset may have: the sizes `addKey` makes, none under 2048 bits. */
 export const TEST_KEY_MODULI: readonly number[] = [2048, 3072, 4096];

@@ -3,12 +3,12 @@
 import { randomBytes } from 'node:crypto';
 
 import { createRequestDecryptor, createRequestEncryptor, ERROR_CODES, packBody, type Decryptor, type DecryptEvent } from '../src';
-import { MAX_CONTEXT_PAIRS, MAX_HEADER_DEPTH, MAX_HEADER_MEMBERS, serializeCompactJwe } from '../src/jwe/compact';
-import { sealContent } from '../src/jwe/content-cipher';
-import { encryptCompactJwe } from '../src/jwe/encrypt';
-import { wrapCek } from '../src/jwe/rsa-oaep';
+import { MAX_CONTEXT_PAIRS, MAX_HEADER_DEPTH, MAX_HEADER_MEMBERS, serializeCompactJwe } from '../src/jose/compact';
+import { sealContent } from '../src/jose/content-cipher';
+import { encryptCompactJwe } from '../src/jose/encrypt';
+import { wrapCek } from '../src/jose/rsa-oaep';
 import { loadKeyring, type RecipientKey } from '../src/keys/keyset';
-import { makePayloadKey, sealPayloadWith } from '../src/legacy/payload-cipher';
+import { makePayloadKey, sealPayloadWith } from '../src/formats/legacy/payload-cipher';
 import { rejectionOf, vectors } from './helpers';
 
 let key: RecipientKey;

@@ -9,9 +9,9 @@ import {
   unpackBody,
   type Decryptor,
 } from '../src';
-import { wrapPassphrase } from '../src/legacy/key-envelope';
+import { wrapPassphrase } from '../src/formats/legacy/key-envelope';
 import { loadKeyring } from '../src/keys/keyset';
-import { makePayloadKey, sealPayloadWith } from '../src/legacy/payload-cipher';
+import { makePayloadKey, sealPayloadWith } from '../src/formats/legacy/payload-cipher';
 import { makeKeySets, vectors } from './helpers';
 
 const b64u = (s: string | Buffer): string => Buffer.from(s).toString('base64url');

@@ -2,7 +2,7 @@ import * as original from '@elastic/request-crypto';
 import * as jose from 'node-jose';
 
 import * as ours from '../src';
-import { makePayloadKey, sealPayloadWith } from '../src/legacy/payload-cipher';
+import { makePayloadKey, sealPayloadWith } from '../src/formats/legacy/payload-cipher';
 import { largePayload, makeKeySets, PAYLOADS, vectors } from './helpers';
 
 const ALL_PAYLOADS: Array<[string, unknown]> = [...PAYLOADS, ['a 1 MB object', largePayload(1024 * 1024)]];

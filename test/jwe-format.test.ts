@@ -10,7 +10,7 @@ import {
   type PrivateJWKS,
   type PublicJWKS,
 } from '../src';
-import { inflateBounded, INFLATE_ON_LOOP_MAX_BYTES } from '../src/jwe/decrypt';
+import { inflateBounded, INFLATE_ON_LOOP_MAX_BYTES } from '../src/jose/decrypt';
 import { makePrivateJwk, publicOf, rejectionOf, vectors } from './helpers';
 
 const PAYLOAD = { cluster_uuid: 'c-1', stats: { n: [1, 2, 3] }, text: 'héllo 🚀' };

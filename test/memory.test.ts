@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDeflateRaw, constants as zlibConstants } from 'node:zlib';
 
-import { sealContent } from '../src/jwe/content-cipher';
-import { encodeProtectedHeader, serializeCompactJwe } from '../src/jwe/compact';
-import { wrapCek } from '../src/jwe/rsa-oaep';
+import { sealContent } from '../src/jose/content-cipher';
+import { encodeProtectedHeader, serializeCompactJwe } from '../src/jose/compact';
+import { wrapCek } from '../src/jose/rsa-oaep';
 import { loadKeyring } from '../src/keys/keyset';
 import { createRequestEncryptor, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PAYLOAD_COST, ERROR_CODES } from '../src';
 import { measureJsonCost } from '../src/encoding/bounded-json';

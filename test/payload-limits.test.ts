@@ -12,11 +12,11 @@ import {
   type Encryptor,
 } from '../src';
 import { JSON_COST_WEIGHTS as W, checkJsonCost, measureJsonCost } from '../src/encoding/bounded-json';
-import { sealJweBody } from '../src/jwe/body';
+import { sealJweBody } from '../src/formats/jwe/body';
 import { loadKeyring } from '../src/keys/keyset';
-import { packBody } from '../src/legacy/envelope';
-import { wrapPassphrase } from '../src/legacy/key-envelope';
-import { makePayloadKey, sealPayloadWith } from '../src/legacy/payload-cipher';
+import { packBody } from '../src/formats/legacy/envelope';
+import { wrapPassphrase } from '../src/formats/legacy/key-envelope';
+import { makePayloadKey, sealPayloadWith } from '../src/formats/legacy/payload-cipher';
 import fc from 'fast-check';
 
 import { rejectionOf, vectors } from './helpers';

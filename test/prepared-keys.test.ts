@@ -1,5 +1,5 @@
 import { createRequestDecryptor, createRequestEncryptor, ERROR_CODES, unpackBody } from '../src';
-import { PreparedKeys } from '../src/legacy/prepared-keys';
+import { PreparedKeys } from '../src/formats/legacy/prepared-keys';
 import { rejectionOf, vectors } from './helpers';
 
 const saltOf = (body: string): string => Buffer.from(unpackBody(body).encryptedPayload, 'base64').subarray(0, 64).toString('hex');

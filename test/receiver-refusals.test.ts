@@ -17,10 +17,10 @@ import {
   type Encryptor,
   type UnwrapKey,
 } from '../src';
-import { sealContent } from '../src/jwe/content-cipher';
-import { serializeCompactJwe } from '../src/jwe/compact';
-import { unwrapCek } from '../src/jwe/rsa-oaep';
-import { makePayloadKey, sealPayloadWith } from '../src/legacy/payload-cipher';
+import { sealContent } from '../src/jose/content-cipher';
+import { serializeCompactJwe } from '../src/jose/compact';
+import { unwrapCek } from '../src/jose/rsa-oaep';
+import { makePayloadKey, sealPayloadWith } from '../src/formats/legacy/payload-cipher';
 import { rejectionOf, vectors } from './helpers';
 
 const FORMATS = ['legacy', 'jwe'] as const;

@@ -8,7 +8,7 @@ import * as nodeJose from 'node-jose';
 import * as root from '../src';
 import * as receiver from '../src/receiver';
 import * as sender from '../src/sender';
-import { rsaThumbprint } from '../src/keys/thumbprint';
+import { rsaThumbprint } from '../src/compat/thumbprint';
 import { rejectionOf, rsa1024Jwk } from './helpers';
 
 describe('the 3.0 constants', () => {

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from '../core/errors';
 
 /**
  * A mistake on the command line: the CLI prints it and exits with status 2 (any other failure

@@ -8,8 +8,8 @@
  *
  * @packageDocumentation
  */
-import { AcceleratorBuildError } from '../accelerator';
-import { NoKeyFoundError, RequestCryptoError } from '../errors';
+import { AcceleratorBuildError } from './accelerator-build';
+import { NoKeyFoundError, RequestCryptoError } from '../core/errors';
 import { UsageError } from './args';
 import type { Command } from './command';
 import { COMMANDS } from './commands';

@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, lstatSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
-import { InvalidArgumentError } from '../errors';
-import type { JWKS, PrivateJWKS } from '../types';
+import { InvalidArgumentError } from '../core/errors';
+import type { JWKS, PrivateJWKS } from '../core/types';
 
 /** Where the CLI writes; injectable for tests. */
 export interface CliIo {

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from './errors';
 
 /** How much of an unknown name a message quotes, and how many names it lists. */
 const MAX_NAME_SHOWN = 64;

@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 
-import { BodyMalformedError, BodyTooLargeError } from '../errors';
+import { BodyMalformedError, BodyTooLargeError } from '../core/errors';
 import { isAsciiBytes, isAsciiText } from './ascii';
 
 /** What a receiver accepts as a body: its text, or the bytes of its text. */

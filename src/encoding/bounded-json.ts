@@ -7,7 +7,7 @@
  *
  * @packageDocumentation
  */
-import { BodyMalformedError, PayloadTooComplexError } from '../errors';
+import { BodyMalformedError, PayloadTooComplexError } from '../core/errors';
 
 /** What one payload may cost. */
 export interface JsonLimits {

@@ -7,10 +7,10 @@
 import { createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 
 import { isWrapAlgorithm, LEGACY_KEY_WRAP_ALGORITHM, SUPPORTED_KEY_WRAP_ALGORITHMS, type WrapAlgorithm } from '../core/algorithms';
-import { InvalidJwksError } from '../errors';
+import { InvalidJwksError } from '../core/errors';
 import { oaepOptions } from './unwrap';
 import { decodeBase64Url } from '../encoding/strict-base64';
-import type { JWKMetadata, KeyUse, PublicJWK, PublicJWKS } from '../types';
+import type { JWKMetadata, KeyUse, PublicJWK, PublicJWKS } from '../core/types';
 
 // Their home is core/algorithms; named here too for the modules that import them from here.
 export { isWrapAlgorithm, type WrapAlgorithm } from '../core/algorithms';

@@ -1,5 +1,5 @@
 /** `request-crypto decrypt`: decrypts a body with a private key set. @packageDocumentation */
-import { createRequestDecryptor } from '../../decryptor';
+import { createRequestDecryptor } from '../../receiver/decryptor';
 import { parseCommandLine, parseContext, required, UsageError } from '../args';
 import type { Command } from '../command';
 import { readInput, readJwks } from '../io';

@@ -10,7 +10,7 @@ export const demo: Command = {
 Makes a key set in a temporary folder and runs a sender, a mediator and a receiver on 127.0.0.1.`,
   async run(args, io) {
     parseCommandLine('demo', args, {}, 0);
-    const { runDemo } = await import('../../demo');
+    const { runDemo } = await import('../demo');
     if (!(await runDemo((line) => io.stdout(`${line}\n`)))) throw new Error('the demo payload did not arrive intact');
   },
 };

@@ -1,7 +1,7 @@
 /** `request-crypto encrypt`: encrypts a JSON payload for one key of a public set. @packageDocumentation */
 import { isWrapAlgorithm } from '../../core/algorithms';
-import { createRequestEncryptor, type BodyFormat } from '../../encryptor';
-import { InvalidArgumentError } from '../../errors';
+import { createRequestEncryptor, type BodyFormat } from '../../sender/encryptor';
+import { InvalidArgumentError } from '../../core/errors';
 import { parseCommandLine, parseContext, required, UsageError } from '../args';
 import type { Command } from '../command';
 import { readInput, readJwks } from '../io';

@@ -1,5 +1,5 @@
 /** `request-crypto inspect`: prints a body's key and header. @packageDocumentation */
-import { createRequestDecryptor } from '../../decryptor';
+import { createRequestDecryptor } from '../../receiver/decryptor';
 import { parseCommandLine, required } from '../args';
 import type { Command } from '../command';
 import { readInput, readJwks } from '../io';

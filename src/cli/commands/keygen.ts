@@ -2,8 +2,8 @@
 import { existsSync } from 'node:fs';
 
 import { isWrapAlgorithm, LEGACY_KEY_WRAP_ALGORITHM } from '../../core/algorithms';
-import { InvalidArgumentError } from '../../errors';
-import { ALLOWED_MODULI, createJWKManager } from '../../keys/jwk';
+import { InvalidArgumentError } from '../../core/errors';
+import { ALLOWED_MODULI, createJWKManager } from '../../compat/jwk';
 import { parseCommandLine, required, UsageError } from '../args';
 import type { Command } from '../command';
 import { readJwks, writePrivateJwks } from '../io';

@@ -10,12 +10,12 @@
  */
 import type { KMSClient } from '@aws-sdk/client-kms';
 
-import { InvalidArgumentError } from '../../errors';
-import { loadKmsSdk } from '../../keys/kms-sdk';
+import { InvalidArgumentError } from '../../core/errors';
+import { loadKmsSdk } from '../../custody/kms-sdk';
 import { isWrapAlgorithm, type WrapAlgorithm } from '../../keys/keyset';
 import { kmsPublicJWKS } from '../../kms';
 import { pkcs11PublicJWKS } from '../../pkcs11';
-import type { PublicJWKS } from '../../types';
+import type { PublicJWKS } from '../../core/types';
 import { UsageError, type Values } from '../args';
 import type { CliIo } from '../io';
 

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { createJWKManager } from '../../keys/jwk';
+import { createJWKManager } from '../../compat/jwk';
 import { parseCommandLine, required, UsageError } from '../args';
 import type { Command } from '../command';
 import { readJwks } from '../io';

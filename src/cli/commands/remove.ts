@@ -1,6 +1,6 @@
 /** `request-crypto remove`: removes a key from a key set. @packageDocumentation */
-import { MissingKidError } from '../../errors';
-import { createJWKManager } from '../../keys/jwk';
+import { MissingKidError } from '../../core/errors';
+import { createJWKManager } from '../../compat/jwk';
 import { parseCommandLine, required } from '../args';
 import type { Command } from '../command';
 import { readJwks, writePrivateJwks } from '../io';

@@ -5,18 +5,18 @@
  *
  * @packageDocumentation
  */
-import { BodyExpiredError, ContextMismatchError } from '../errors';
-import type { WrapAlgorithm } from '../core/algorithms';
-import type { BodyContext } from './context';
-import { learnHeader, type BodyFacts } from '../decrypt-event';
-import { parseCompactJwe } from './compact';
-import { checkJweHeader, chooseKey, openJwe, type JweExpectations } from './decrypt';
-import { encryptCompactJwe, wrapAlgorithmOf } from './encrypt';
-import type { Keyring, RecipientKey } from '../keys/keyset';
-import type { KeyCustody } from '../keys/unwrap';
-import type { BodyHeader, JWKMetadata } from '../types';
+import { BodyExpiredError, ContextMismatchError } from '../../core/errors';
+import type { WrapAlgorithm } from '../../core/algorithms';
+import type { BodyContext } from '../../core/context';
+import { learnHeader, type BodyFacts } from '../../receiver/decrypt-event';
+import { parseCompactJwe } from '../../jose/compact';
+import { checkJweHeader, chooseKey, openJwe, type JweExpectations } from '../../jose/decrypt';
+import { encryptCompactJwe, wrapAlgorithmOf } from '../../jose/encrypt';
+import type { Keyring, RecipientKey } from '../../keys/keyset';
+import type { KeyCustody } from '../../keys/unwrap';
+import type { BodyHeader, JWKMetadata } from '../../core/types';
 
-export { isContext, type BodyContext } from './context';
+export { isContext, type BodyContext } from '../../core/context';
 
 /** The protected-header member that carries the context. */
 export const CONTEXT_HEADER = 'ctx';

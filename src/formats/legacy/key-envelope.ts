@@ -5,16 +5,16 @@
  *
  * @packageDocumentation
  */
-import { CONTENT_ENCRYPTION_ALGORITHM, type WrapAlgorithm } from '../core/algorithms';
-import { DecryptionFailedError } from '../errors';
-import { parseCompactJwe, type CompactJwe, type CompactLimits } from '../jwe/compact';
-import { checkJweHeader, chooseKey, openJwe, type CheckedHeader, type JweExpectations } from '../jwe/decrypt';
-import { encryptCompactJwe, wrapAlgorithmOf } from '../jwe/encrypt';
-import type { Keyring, RecipientKey } from '../keys/keyset';
-import type { KeyCustody } from '../keys/unwrap';
+import { CONTENT_ENCRYPTION_ALGORITHM, type WrapAlgorithm } from '../../core/algorithms';
+import { DecryptionFailedError } from '../../core/errors';
+import { parseCompactJwe, type CompactJwe, type CompactLimits } from '../../jose/compact';
+import { checkJweHeader, chooseKey, openJwe, type CheckedHeader, type JweExpectations } from '../../jose/decrypt';
+import { encryptCompactJwe, wrapAlgorithmOf } from '../../jose/encrypt';
+import type { Keyring, RecipientKey } from '../../keys/keyset';
+import type { KeyCustody } from '../../keys/unwrap';
 import { KEY_LENGTH_IN_BYTES } from './passphrase';
-import type { BodyHeader, JWKMetadata } from '../types';
-import { learnHeader, type BodyFacts } from '../decrypt-event';
+import type { BodyHeader, JWKMetadata } from '../../core/types';
+import { learnHeader, type BodyFacts } from '../../receiver/decrypt-event';
 
 /**
  * A wrapped 32-byte key is about 550 characters for RSA-2048 and 900 for RSA-4096; anything much

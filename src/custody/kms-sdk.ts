@@ -7,7 +7,7 @@
  */
 import type * as KmsSdk from '@aws-sdk/client-kms';
 
-import { isMissingModule, missingPeer } from './custody';
+import { isMissingModule, missingPeer } from './options';
 
 const SDK = '@aws-sdk/client-kms';
 let loaded: typeof KmsSdk | undefined;

@@ -59,8 +59,8 @@ const FORMAT_ITERATIONS = 10_000;
  * bundle's folder, so the path points nowhere and the fallback is used, never a wrong file.
  */
 export function packageAcceleratorPath(): string | undefined {
-  // src/legacy and lib/legacy sit two levels below the package root; node-gyp builds in native/.
-  return typeof __dirname === 'string' ? join(__dirname, '..', '..', 'native', 'build', 'Release', ACCELERATOR_FILE) : undefined;
+  // src/formats/legacy and lib/formats/legacy sit three levels below the package root; node-gyp builds in native/.
+  return typeof __dirname === 'string' ? join(__dirname, '..', '..', '..', 'native', 'build', 'Release', ACCELERATOR_FILE) : undefined;
 }
 
 /** True when FIPS mode is on: then every derivation must go through OpenSSL's providers. */

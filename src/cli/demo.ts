@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 
-import { createRequestDecryptor } from './decryptor';
-import { createRequestEncryptor } from './encryptor';
-import { createJWKManager } from './keys/jwk';
-import type { PrivateJWKS, PublicJWKS } from './types';
+import { createRequestDecryptor } from '../receiver/decryptor';
+import { createRequestEncryptor } from '../sender/encryptor';
+import { createJWKManager } from '../compat/jwk';
+import type { PrivateJWKS, PublicJWKS } from '../core/types';
 
 function readAll(stream: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -7,9 +7,9 @@
  *
  * @packageDocumentation
  */
-import { InvalidArgumentError } from '../errors';
-import type { PublicJWK } from '../types';
-import { isWrapAlgorithm, type WrapAlgorithm } from './keyset';
+import { InvalidArgumentError } from '../core/errors';
+import type { PublicJWK } from '../core/types';
+import { isWrapAlgorithm, type WrapAlgorithm } from '../keys/keyset';
 
 /** The key-wrapping algorithm a public set declares when the caller names none. */
 export const DEFAULT_CUSTODY_ALG: WrapAlgorithm = 'RSA-OAEP';

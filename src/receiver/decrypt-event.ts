@@ -7,10 +7,10 @@
  */
 import { performance } from 'node:perf_hooks';
 
-import type { ErrorCode, NoKeyFoundReason, RequestCryptoError } from './errors';
-import type { BodyFormat } from './encryptor';
-import type { WrapAlgorithm } from './keys/keyset';
-import { isUnexpected } from './unexpected-error';
+import type { ErrorCode, NoKeyFoundReason, RequestCryptoError } from '../core/errors';
+import type { BodyFormat } from '../sender/encryptor';
+import type { WrapAlgorithm } from '../keys/keyset';
+import { isUnexpected } from '../core/unexpected-error';
 
 /** What {@link OnDecrypt} hears about one call. Members other than `ok`, `bodyBytes` and `durationMs` are present only once known. */
 export interface DecryptEvent {

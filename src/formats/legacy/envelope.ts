@@ -8,9 +8,9 @@
  *
  * @packageDocumentation
  */
-import { BodyMalformedError, BodyTooLargeError } from '../errors';
-import { bodyText } from '../encoding/body-text';
-import { decodeBase64Url } from '../encoding/strict-base64';
+import { BodyMalformedError, BodyTooLargeError } from '../../core/errors';
+import { bodyText } from '../../encoding/body-text';
+import { decodeBase64Url } from '../../encoding/strict-base64';
 import { KEY_ENVELOPE_LIMITS } from './key-envelope';
 
 /** The two strings inside a legacy body. */

@@ -7,8 +7,8 @@
  *
  * @packageDocumentation
  */
-import { ReceiverBusyError } from '../errors';
-import type { UnwrapKey } from './unwrap';
+import { ReceiverBusyError } from '../core/errors';
+import type { UnwrapKey } from '../keys/unwrap';
 
 /** Bodies of every decryptor of this copy of the package that wait for a private-key operation. */
 let pendingInProcess = 0;

@@ -6,10 +6,10 @@
 import type * as jose from 'node-jose';
 
 import type { WrapAlgorithm } from '../core/algorithms';
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from '../core/errors';
 import { createJWKS, JWKSManager, RSA_ALGORITHM } from './jwks';
 import { nodeJose } from './node-jose';
-import type { JWKS } from '../types';
+import type { JWKS } from '../core/types';
 
 /** Modulus of the keys `addKey(kid)` makes, in bits. */
 export const ENC_MODULUS = 2048;

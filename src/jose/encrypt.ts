@@ -8,7 +8,7 @@ import { deflateRawSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 
 import { isWrapAlgorithm, LEGACY_KEY_WRAP_ALGORITHM, type WrapAlgorithm } from '../core/algorithms';
-import { UnsupportedAlgorithmError } from '../errors';
+import { UnsupportedAlgorithmError } from '../core/errors';
 import type { RecipientKey } from '../keys/keyset';
 import { CEK_LENGTH, sealContent, type ContentEncryption } from './content-cipher';
 import { encodeProtectedHeader, serializeCompactJwe } from './compact';

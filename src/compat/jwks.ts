@@ -13,13 +13,13 @@ import {
   MissingKidError,
   NoKeyFoundError,
   RequestCryptoError,
-} from '../errors';
+} from '../core/errors';
 import { isWrapAlgorithm, LEGACY_KEY_WRAP_ALGORITHM } from '../core/algorithms';
-import { loadKeyring } from './keyset';
+import { loadKeyring } from '../keys/keyset';
 import { nodeJose } from './node-jose';
 import { decryptAnyKeyWrap } from './any-key-wrap';
 import { rsaThumbprint } from './thumbprint';
-import type { JWKDecryptResult, JWKS, KeyUse, PrivateJWK, PrivateJWKS, PublicJWK, PublicJWKS } from '../types';
+import type { JWKDecryptResult, JWKS, KeyUse, PrivateJWK, PrivateJWKS, PublicJWK, PublicJWKS } from '../core/types';
 
 /** The key-wrapping algorithm of every key `addKey` makes unless told otherwise. */
 export const RSA_ALGORITHM = LEGACY_KEY_WRAP_ALGORITHM;

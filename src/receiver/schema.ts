@@ -9,7 +9,7 @@
  *
  * @packageDocumentation
  */
-import { PayloadInvalidError, type PayloadIssue } from './errors';
+import { PayloadInvalidError, type PayloadIssue } from '../core/errors';
 
 /**
  * A Standard Schema v1 validator, the members of it this package uses. zod 4, valibot 1 and

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { LEGACY_KEY_WRAP_ALGORITHM, type WrapAlgorithm } from './core/algorithms';
+import { LEGACY_KEY_WRAP_ALGORITHM, type WrapAlgorithm } from '../core/algorithms';
 
 /** What {@link OnKeyWrap} hears about one body. */
 export interface KeyWrapInfo {

@@ -3,23 +3,23 @@
  *
  * @packageDocumentation
  */
-import { isWrapAlgorithm, type WrapAlgorithm } from './core/algorithms';
-import { checkKnownOptions, optionNames } from './core/known-options';
+import { isWrapAlgorithm, type WrapAlgorithm } from '../core/algorithms';
+import { checkKnownOptions, optionNames } from '../core/known-options';
 import {
   EncryptionFailedError,
   InvalidArgumentError,
   MissingKidError,
   PayloadNotSerializableError,
   RequestCryptoError,
-} from './errors';
-import { packBody } from './legacy/envelope';
-import { isContext, sealJweBody, type BodyContext } from './jwe/body';
-import { MAX_CONTEXT_PAIRS } from './jwe/compact';
-import { wrapPassphrase } from './legacy/key-envelope';
-import { loadKeyring, type Keyring } from './keys/keyset';
-import { sealPayloadWith } from './legacy/payload-cipher';
-import { PreparedKeys } from './legacy/prepared-keys';
-import type { PublicJWKS } from './types';
+} from '../core/errors';
+import { packBody } from '../formats/legacy/envelope';
+import { isContext, sealJweBody, type BodyContext } from '../formats/jwe/body';
+import { MAX_CONTEXT_PAIRS } from '../jose/compact';
+import { wrapPassphrase } from '../formats/legacy/key-envelope';
+import { loadKeyring, type Keyring } from '../keys/keyset';
+import { sealPayloadWith } from '../formats/legacy/payload-cipher';
+import { PreparedKeys } from '../formats/legacy/prepared-keys';
+import type { PublicJWKS } from '../core/types';
 
 /**
  * The body formats. `'legacy'` is `@elastic/request-crypto`'s and the default; `'jwe'` is one

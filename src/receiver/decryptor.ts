@@ -4,22 +4,22 @@
  *
  * @packageDocumentation
  */
-import type { WrapAlgorithm } from './core/algorithms';
-import { checkKnownOptions, optionNames } from './core/known-options';
-import { InvalidArgumentError, BodyTooLargeError, PayloadTooComplexError } from './errors';
-import { typedFailure } from './unexpected-error';
-import { bodySha256, bodyText, type EncryptedBody } from './encoding/body-text';
-import { parseBoundedJson, type JsonLimits } from './encoding/bounded-json';
-import { checkContext, checkFreshness, isContext, isJweBody, openJweBody, type BodyContext } from './jwe/body';
-import { openEnvelope } from './legacy/envelope';
-import { checkKeyEnvelope, openKeyEnvelope } from './legacy/key-envelope';
-import { openPayload, parseSealedPayload } from './legacy/payload-cipher';
-import { loadKeyring, type Keyring } from './keys/keyset';
-import { unwrapInProcess, type KeyCustody, type UnwrapKey } from './keys/unwrap';
-import { admitUnwraps } from './keys/unwrap-admission';
-import { unwrapOnThreads } from './keys/unwrap-pool';
-import type { BodyHeader, JWKDecryptResult, PrivateJWKS, PublicJWK, PublicJWKS } from './types';
-import type { BodyFormat } from './encryptor';
+import type { WrapAlgorithm } from '../core/algorithms';
+import { checkKnownOptions, optionNames } from '../core/known-options';
+import { InvalidArgumentError, BodyTooLargeError, PayloadTooComplexError } from '../core/errors';
+import { typedFailure } from '../core/unexpected-error';
+import { bodySha256, bodyText, type EncryptedBody } from '../encoding/body-text';
+import { parseBoundedJson, type JsonLimits } from '../encoding/bounded-json';
+import { checkContext, checkFreshness, isContext, isJweBody, openJweBody, type BodyContext } from '../formats/jwe/body';
+import { openEnvelope } from '../formats/legacy/envelope';
+import { checkKeyEnvelope, openKeyEnvelope } from '../formats/legacy/key-envelope';
+import { openPayload, parseSealedPayload } from '../formats/legacy/payload-cipher';
+import { loadKeyring, type Keyring } from '../keys/keyset';
+import { unwrapInProcess, type KeyCustody, type UnwrapKey } from '../keys/unwrap';
+import { admitUnwraps } from './unwrap-admission';
+import { unwrapOnThreads } from './unwrap-pool';
+import type { BodyHeader, JWKDecryptResult, PrivateJWKS, PublicJWK, PublicJWKS } from '../core/types';
+import type { BodyFormat } from '../sender/encryptor';
 import { observeCalls, type BodyFacts, type OnDecrypt } from './decrypt-event';
 import { isStandardSchema, validatePayload, type StandardSchemaV1 } from './schema';
 import { keyWrapReporter, type OnKeyWrap } from './key-wrap-event';

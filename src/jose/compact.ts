@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { BodyMalformedError, BodyTooLargeError } from '../errors';
+import { BodyMalformedError, BodyTooLargeError } from '../core/errors';
 import { isAsciiText } from '../encoding/ascii';
 import { decodeAsciiBase64Url } from '../encoding/strict-base64';
 

@@ -22,7 +22,7 @@ import {
   NATIVE_ENV,
   packageAcceleratorPath,
   passesFormatCheck,
-} from './legacy/pbkdf2-sha512';
+} from '../formats/legacy/pbkdf2-sha512';
 
 /** Why `accelerator build` stopped. The CLI prints it as `request-crypto: ERR_ACCELERATOR_BUILD: …`. */
 export class AcceleratorBuildError extends Error {
@@ -225,10 +225,10 @@ export function planBuild(env: Env = process.env, node: NodeInstall = thisNode()
   return { prerequisites, ...(nodeGyp === undefined ? {} : { nodeGyp }), ...(headers.nodedir === undefined ? {} : { nodedir: headers.nodedir }) };
 }
 
-/** The package folder: the parent of this file's folder (lib/ or src/). */
+/** The package folder: two above this file's folder (lib/cli/ or src/cli/). */
 export function packageRoot(): string {
   if (typeof __dirname !== 'string') throw new AcceleratorBuildError('cannot find the package folder from a bundle; build from an installed package');
-  return join(__dirname, '..');
+  return join(__dirname, '..', '..');
 }
 
 function runNodeGyp(command: string[], args: string[], cwd: string, env: Env): Promise<{ status: number; output: string }> {

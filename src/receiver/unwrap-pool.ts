@@ -23,8 +23,8 @@ import { privateDecrypt, type KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
-import type { Keyring, WrapAlgorithm } from './keyset';
-import { oaepHashOf, oaepOptions, unwrapInProcess, type UnwrapKey } from './unwrap';
+import type { Keyring, WrapAlgorithm } from '../keys/keyset';
+import { oaepHashOf, oaepOptions, unwrapInProcess, type UnwrapKey } from '../keys/unwrap';
 import type { ForgetKey, FromUnwrapThread, UnwrapJob } from './unwrap-worker';
 import { UNWRAP_WORKER_SOURCE } from './unwrap-worker-source';
 

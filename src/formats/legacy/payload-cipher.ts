@@ -7,10 +7,10 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
-import { BodyMalformedError, DecryptionFailedError } from '../errors';
+import { BodyMalformedError, DecryptionFailedError } from '../../core/errors';
 import { pbkdf2Sha512 } from './pbkdf2-sha512';
-import { decodeBase64 } from '../encoding/strict-base64';
-import { secretKey } from '../keys/secret-key';
+import { decodeBase64 } from '../../encoding/strict-base64';
+import { secretKey } from '../../keys/secret-key';
 
 const SALT_LENGTH = 64;
 const IV_LENGTH = 12;

@@ -13,12 +13,12 @@ import {
   NoKeyFoundError,
   type NoKeyFoundReason,
   UnsupportedAlgorithmError,
-} from '../errors';
+} from '../core/errors';
 import { isWrapAlgorithm, type WrapAlgorithm } from '../core/algorithms';
 import type { Keyring, RecipientKey } from '../keys/keyset';
 import { CEK_LENGTH, IV_LENGTH, openContent, TAG_LENGTH, type ContentEncryption } from './content-cipher';
 import type { CompactJwe } from './compact';
-import { isContext } from './context';
+import { isContext } from '../core/context';
 import { unwrapCek } from './rsa-oaep';
 import type { UnwrapKey } from '../keys/unwrap';
 

@@ -5,7 +5,7 @@
  */
 import { publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 
-import { UnavailableError } from '../errors';
+import { UnavailableError } from '../core/errors';
 import type { WrapAlgorithm } from '../keys/keyset';
 import { oaepOptions, type UnwrapKey } from '../keys/unwrap';
 
