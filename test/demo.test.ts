@@ -4,7 +4,7 @@ import { join } from 'node:path';
 describe('npm run demo (the main job)', () => {
   it('carries a body from sender through mediator to receiver and prints that it arrived intact', () => {
     // `npm test` builds lib/ first; run the built demo as a user would.
-    const out = execFileSync(process.execPath, [join(__dirname, '..', 'lib', 'demo.js')], {
+    const out = execFileSync(process.execPath, [join(__dirname, '..', 'lib', 'cli', 'demo.js')], {
       encoding: 'utf8',
       timeout: 60_000,
     });

@@ -94,3 +94,9 @@ export interface BodyHeader {
   /** Members other JOSE libraries may add; this package neither checks nor uses them. */
   [member: string]: unknown;
 }
+
+/**
+ * The body formats. `'legacy'` is `@elastic/request-crypto`'s and the default; `'jwe'` is one
+ * standard compact JWE (RSA-OAEP + A256GCM) that any JOSE library can open.
+ */
+export type BodyFormat = 'legacy' | 'jwe';

@@ -90,7 +90,7 @@ function whyNoKey(keyring: Keyring, key: RecipientKey | undefined, privateElsewh
  * `checkJweHeader` made sure) is the one the key is used with, unless the set pins the key to
  * its declared `alg`.
  */
-export function chooseKey(keyring: Keyring, checked: CheckedHeader, privateElsewhere: boolean): RecipientKey {
+export function chooseKey(keyring: Keyring, checked: Pick<CheckedHeader, 'kid' | 'alg'>, privateElsewhere: boolean): RecipientKey {
   const key = keyring.get(checked.kid);
   if (key === undefined || (key.privateKey === undefined && !privateElsewhere)) throw new NoKeyFoundError(whyNoKey(keyring, key, privateElsewhere));
   if (!key.unwrapAlgorithms.includes(checked.alg)) {

@@ -7,7 +7,8 @@ import { publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 
 import { UnavailableError } from '../core/errors';
 import type { WrapAlgorithm } from '../keys/keyset';
-import { oaepOptions, type UnwrapKey } from '../keys/unwrap';
+import { oaepOptions } from '../keys/oaep';
+import type { UnwrapKey } from '../keys/unwrap';
 
 /** Encrypts `cek` to `publicKey`. */
 export function wrapCek(alg: WrapAlgorithm, publicKey: KeyObject, cek: Buffer): Buffer {

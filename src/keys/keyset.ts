@@ -8,7 +8,7 @@ import { createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt, rando
 
 import { isWrapAlgorithm, LEGACY_KEY_WRAP_ALGORITHM, SUPPORTED_KEY_WRAP_ALGORITHMS, type WrapAlgorithm } from '../core/algorithms';
 import { InvalidJwksError } from '../core/errors';
-import { oaepOptions } from './unwrap';
+import { oaepOptions } from './oaep';
 import { decodeBase64Url } from '../encoding/strict-base64';
 import type { JWKMetadata, KeyUse, PublicJWK, PublicJWKS } from '../core/types';
 

@@ -5,10 +5,11 @@
  *
  * @packageDocumentation
  */
-import { constants, privateDecrypt } from 'node:crypto';
+import { privateDecrypt } from 'node:crypto';
 
-import { KEY_WRAP_ALGORITHM, type WrapAlgorithm } from '../core/algorithms';
+import type { WrapAlgorithm } from '../core/algorithms';
 import type { Keyring } from './keyset';
+import { oaepOptions } from './oaep';
 
 /** What the unwrap step is asked to do for one body. */
 export interface UnwrapKeyRequest {
@@ -32,23 +33,6 @@ export interface KeyCustody {
   readonly unwrap: UnwrapKey;
   /** True when the key set may hold public keys only: the private halves are elsewhere. */
   readonly privateElsewhere: boolean;
-}
-
-/** The OAEP digest of a wrapping algorithm (RFC 7518 §4.3). */
-export function oaepHashOf(alg: WrapAlgorithm): 'sha1' | 'sha256' {
-  return alg === KEY_WRAP_ALGORITHM ? 'sha256' : 'sha1';
-}
-
-const OAEP_SHA1 = { padding: constants.RSA_PKCS1_OAEP_PADDING } as const;
-const OAEP_SHA256 = { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' } as const;
-
-/**
- * The `publicEncrypt`/`privateDecrypt` options of a wrapping algorithm. SHA-1 is OpenSSL's default
- * OAEP digest (for the label hash and MGF1 alike), so it is not named: naming a digest costs a
- * lookup through OpenSSL 3.0's whole name table on every call, about 1 % of an RSA-2048 unwrap.
- */
-export function oaepOptions(alg: WrapAlgorithm): { readonly padding: number; readonly oaepHash?: 'sha256' } {
-  return alg === KEY_WRAP_ALGORITHM ? OAEP_SHA256 : OAEP_SHA1;
 }
 
 /** Unwraps with the private keys of `keyring`, in this process. */

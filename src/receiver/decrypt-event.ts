@@ -8,7 +8,8 @@
 import { performance } from 'node:perf_hooks';
 
 import type { ErrorCode, NoKeyFoundReason, RequestCryptoError } from '../core/errors';
-import type { BodyFormat } from '../sender/encryptor';
+import type { BodyFormat } from '../core/types';
+import type { LearnedHeader } from '../formats/wire-format';
 import type { WrapAlgorithm } from '../keys/keyset';
 import { isUnexpected } from '../core/unexpected-error';
 
@@ -98,18 +99,13 @@ export interface BodyFacts {
   maxPayloadCost?: number;
 }
 
-/** Records the checked header of a body (or of a legacy body's key envelope). */
-export function learnHeader(
-  facts: BodyFacts | undefined,
-  header: { readonly kid: string; readonly alg: WrapAlgorithm },
-  enc: string,
-  compressed: boolean,
-): void {
+/** Records what a body's checked header says. */
+export function learnHeader(facts: BodyFacts | undefined, learned: LearnedHeader): void {
   if (facts === undefined) return;
-  facts.kid = header.kid;
-  facts.alg = header.alg;
-  facts.enc = enc;
-  facts.compressed = compressed;
+  facts.kid = learned.kid;
+  facts.alg = learned.alg;
+  facts.enc = learned.enc;
+  facts.compressed = learned.compressed;
 }
 
 function bodyBytesOf(body: unknown): number {

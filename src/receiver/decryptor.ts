@@ -6,21 +6,20 @@
  */
 import type { WrapAlgorithm } from '../core/algorithms';
 import { checkKnownOptions, optionNames } from '../core/known-options';
-import { InvalidArgumentError, BodyTooLargeError, PayloadTooComplexError } from '../core/errors';
+import { InvalidArgumentError, PayloadTooComplexError } from '../core/errors';
 import { typedFailure } from '../core/unexpected-error';
 import { bodySha256, bodyText, type EncryptedBody } from '../encoding/body-text';
 import { parseBoundedJson, type JsonLimits } from '../encoding/bounded-json';
-import { checkContext, checkFreshness, isContext, isJweBody, openJweBody, type BodyContext } from '../formats/jwe/body';
-import { openEnvelope } from '../formats/legacy/envelope';
-import { checkKeyEnvelope, openKeyEnvelope } from '../formats/legacy/key-envelope';
-import { openPayload, parseSealedPayload } from '../formats/legacy/payload-cipher';
+import { checkContext, checkFreshness, isContext, isJweBody, JWE_BODY, type BodyContext } from '../formats/jwe/body';
+import { LEGACY_BODY } from '../formats/legacy/body';
+import type { BodySizeLimits, InspectedBody, OpenedBody, OpenedMetadata, WireFormat } from '../formats/wire-format';
+import { chooseKey } from '../jose/decrypt';
 import { loadKeyring, type Keyring } from '../keys/keyset';
 import { unwrapInProcess, type KeyCustody, type UnwrapKey } from '../keys/unwrap';
 import { admitUnwraps } from './unwrap-admission';
 import { unwrapOnThreads } from './unwrap-pool';
-import type { BodyHeader, JWKDecryptResult, PrivateJWKS, PublicJWK, PublicJWKS } from '../core/types';
-import type { BodyFormat } from '../sender/encryptor';
-import { observeCalls, type BodyFacts, type OnDecrypt } from './decrypt-event';
+import type { PrivateJWKS, PublicJWK, PublicJWKS } from '../core/types';
+import { learnHeader, observeCalls, type BodyFacts, type OnDecrypt } from './decrypt-event';
 import { isStandardSchema, validatePayload, type StandardSchemaV1 } from './schema';
 import { keyWrapReporter, type OnKeyWrap } from './key-wrap-event';
 
@@ -201,15 +200,7 @@ export type DecryptResult<T, S extends StandardSchemaV1 | undefined> = S extends
 export type DecryptedPayload = string | number | boolean | null | DecryptedPayload[] | { [key: string]: DecryptedPayload };
 
 /** What a body says about its key and header (`getJWKMetadata`). */
-export interface BodyMetadata extends Pick<JWKDecryptResult, 'key' | 'protected'> {
-  /** The body's protected header, its members typed as the body holds them. */
-  header: BodyHeader;
-  /** Which format the body is in. */
-  format: BodyFormat;
-  /** `'jwe'` bodies: the issue time, in seconds since the epoch. */
-  issuedAt?: number;
-  /** `'jwe'` bodies: the bound context, if any. */
-  context?: BodyContext;
+export interface BodyMetadata extends OpenedMetadata {
   /**
    * The SHA-256 (lowercase hex) of the body's canonical text: the same for every spelling a
    * transport made of one body (JSON-quoted, line-wrapped, with spaces around), so it keys a
@@ -266,57 +257,37 @@ function checkDecryptOptions(options: DecryptOptions<StandardSchemaV1 | undefine
   }
 }
 
-interface Opened {
-  /** The authenticated plaintext, or `undefined` when only the metadata was asked for. */
-  readonly plaintext: Buffer | undefined;
-  readonly metadata: OpenedMetadata;
+interface Limits extends JsonLimits, BodySizeLimits {}
+
+/** One body through its format's three steps; what each step learns goes into `facts`. */
+async function openWith<P, I extends InspectedBody>(
+  format: WireFormat<P, I>,
+  keyring: Keyring,
+  text: string,
+  limits: Limits,
+  custody: KeyCustody,
+  wantPlaintext: boolean,
+  facts: BodyFacts | undefined,
+): Promise<OpenedBody> {
+  const parsed = format.parse(text, limits);
+  if (facts !== undefined) facts.format = format.name;
+  const inspected = format.inspect(parsed, limits);
+  learnHeader(facts, inspected.learned);
+  const key = chooseKey(keyring, inspected.learned, custody.privateElsewhere);
+  return format.open(inspected, key, custody.unwrap, wantPlaintext);
 }
 
-/** What a body says before its canonical text's hash is added. */
-type OpenedMetadata = Omit<BodyMetadata, 'bodySha256'>;
-
-interface Limits extends JsonLimits {
-  readonly maxBodyBytes: number;
-  readonly maxPayloadBytes: number;
-}
-
-async function openBody(
+function openBody(
   keyring: Keyring,
   text: string,
   limits: Limits,
   custody: KeyCustody,
   wantPlaintext: boolean,
   facts?: BodyFacts,
-): Promise<Opened> {
-  if (isJweBody(text)) {
-    const opened = await openJweBody(text, keyring, limits, custody, facts);
-    const metadata: OpenedMetadata = {
-      key: opened.metadata,
-      protected: opened.protected,
-      header: opened.header,
-      format: 'jwe',
-    };
-    if (opened.issuedAt !== undefined) metadata.issuedAt = opened.issuedAt;
-    if (opened.context !== undefined) metadata.context = { ...opened.context };
-    return { plaintext: opened.plaintext, metadata };
-  }
-  const packed = openEnvelope(text);
-  if (facts !== undefined) facts.format = 'legacy';
-  // Everything about the body is settled before any key is used or PBKDF2 runs.
-  const sealed = parseSealedPayload(packed.encryptedPayload);
-  if (sealed.ciphertext.length > limits.maxPayloadBytes) throw new BodyTooLargeError('body is too large: its payload exceeds the limit');
-  const envelope = await openKeyEnvelope(checkKeyEnvelope(packed.encryptedAESKey, keyring, custody, facts), custody);
-  const metadata: OpenedMetadata = {
-    key: envelope.metadata,
-    protected: envelope.protected,
-    header: envelope.header,
-    format: 'legacy',
-  };
-  try {
-    return { plaintext: wantPlaintext ? await openPayload(envelope.passphrase, sealed) : undefined, metadata };
-  } finally {
-    envelope.passphrase.fill(0);
-  }
+): Promise<OpenedBody> {
+  return isJweBody(text)
+    ? openWith(JWE_BODY, keyring, text, limits, custody, wantPlaintext, facts)
+    : openWith(LEGACY_BODY, keyring, text, limits, custody, wantPlaintext, facts);
 }
 
 /** The payload parsed once its price is within the limit; the price goes into `facts` either way. */

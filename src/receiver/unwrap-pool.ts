@@ -24,7 +24,8 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 import type { Keyring, WrapAlgorithm } from '../keys/keyset';
-import { oaepHashOf, oaepOptions, unwrapInProcess, type UnwrapKey } from '../keys/unwrap';
+import { oaepHashOf, oaepOptions } from '../keys/oaep';
+import { unwrapInProcess, type UnwrapKey } from '../keys/unwrap';
 import type { ForgetKey, FromUnwrapThread, UnwrapJob } from './unwrap-worker';
 import { UNWRAP_WORKER_SOURCE } from './unwrap-worker-source';
 

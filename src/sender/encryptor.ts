@@ -19,13 +19,10 @@ import { wrapPassphrase } from '../formats/legacy/key-envelope';
 import { loadKeyring, type Keyring } from '../keys/keyset';
 import { sealPayloadWith } from '../formats/legacy/payload-cipher';
 import { PreparedKeys } from '../formats/legacy/prepared-keys';
-import type { PublicJWKS } from '../core/types';
+import type { BodyFormat, PublicJWKS } from '../core/types';
 
-/**
- * The body formats. `'legacy'` is `@elastic/request-crypto`'s and the default; `'jwe'` is one
- * standard compact JWE (RSA-OAEP + A256GCM) that any JOSE library can open.
- */
-export type BodyFormat = 'legacy' | 'jwe';
+export type { BodyFormat } from '../core/types';
+
 
 /** Options of {@link createRequestEncryptor}. */
 export interface EncryptorOptions {

@@ -8,13 +8,12 @@
 import { BodyExpiredError, ContextMismatchError } from '../../core/errors';
 import type { WrapAlgorithm } from '../../core/algorithms';
 import type { BodyContext } from '../../core/context';
-import { learnHeader, type BodyFacts } from '../../receiver/decrypt-event';
-import { parseCompactJwe } from '../../jose/compact';
-import { checkJweHeader, chooseKey, openJwe, type JweExpectations } from '../../jose/decrypt';
+import { parseCompactJwe, type CompactJwe } from '../../jose/compact';
+import { checkJweHeader, openJwe, type CheckedHeader, type JweExpectations } from '../../jose/decrypt';
 import { encryptCompactJwe, wrapAlgorithmOf } from '../../jose/encrypt';
-import type { Keyring, RecipientKey } from '../../keys/keyset';
-import type { KeyCustody } from '../../keys/unwrap';
-import type { BodyHeader, JWKMetadata } from '../../core/types';
+import type { RecipientKey } from '../../keys/keyset';
+import type { BodyHeader } from '../../core/types';
+import type { BodySizeLimits, InspectedBody, OpenedMetadata, WireFormat } from '../wire-format';
 
 export { isContext, type BodyContext } from '../../core/context';
 
@@ -44,63 +43,45 @@ export function sealJweBody(
   return encryptCompactJwe(key, 'A256GCM', header, Buffer.from(json, 'utf8'), options.compress);
 }
 
-/** An opened `'jwe'` body. */
-export interface OpenedJweBody {
-  readonly plaintext: Buffer;
-  readonly key: RecipientKey;
-  readonly protected: string[];
-  readonly header: BodyHeader;
-  readonly metadata: JWKMetadata;
-  readonly issuedAt: number | undefined;
-  readonly context: BodyContext | undefined;
+/** A `'jwe'` body whose header passed its checks. */
+export interface InspectedJweBody extends InspectedBody {
+  readonly jwe: CompactJwe;
+  readonly checked: CheckedHeader;
+  readonly expect: JweExpectations;
 }
 
-/** The sizes a `'jwe'` body may have. */
-export interface JweBodyLimits {
-  /** Longest body text, in characters. */
-  readonly maxBodyBytes: number;
-  /** Longest plaintext, inflated or not, in bytes. */
-  readonly maxPayloadBytes: number;
+function expectationsOf(limits: BodySizeLimits): JweExpectations {
+  return { enc: 'A256GCM', maxCompressedBytes: limits.maxBodyBytes, maxPlaintextBytes: limits.maxPayloadBytes, overInflation: 'too-large' };
 }
 
 /**
- * Parses, checks and opens a `'jwe'` body, whose `text` comes from `bodyText` (ASCII only).
- * Everything but the unwrap and the content decryption (size, structure, header, kid) is settled
- * before `custody.unwrap` is called. What is learned on the way goes into `facts`, for the
- * `onDecrypt` event of a body that fails later.
+ * The `'jwe'` format, for a `text` that comes from `bodyText` (ASCII only): split and decode,
+ * check the header, then unwrap and decrypt.
  */
-export async function openJweBody(
-  text: string,
-  keyring: Keyring,
-  limits: JweBodyLimits,
-  custody: KeyCustody,
-  facts?: BodyFacts,
-): Promise<OpenedJweBody> {
-  const expect: JweExpectations = {
-    enc: 'A256GCM',
-    maxCompressedBytes: limits.maxBodyBytes,
-    maxPlaintextBytes: limits.maxPayloadBytes,
-    overInflation: 'too-large',
-  };
+export const JWE_BODY: WireFormat<CompactJwe, InspectedJweBody> = {
+  name: 'jwe',
   // `text` comes from bodyText, which refused every character above U+007F.
-  const jwe = parseCompactJwe(text, { maxLength: limits.maxBodyBytes, maxHeaderLength: 16384 }, true);
-  if (facts !== undefined) facts.format = 'jwe';
-  const checked = checkJweHeader(jwe, expect);
-  learnHeader(facts, checked, expect.enc, checked.zip);
-  const iat = jwe.header.iat as number | undefined;
-  const context = jwe.header[CONTEXT_HEADER] as BodyContext | undefined;
-  const key = chooseKey(keyring, checked, custody.privateElsewhere);
-  const plaintext = await openJwe(jwe, checked, custody.unwrap, expect);
-  return {
-    plaintext,
-    key,
-    protected: [...jwe.headerNames],
-    header: { ...jwe.header } as BodyHeader,
-    metadata: { ...key.metadata },
-    issuedAt: iat as number | undefined,
-    context,
-  };
-}
+  parse: (text, limits) => parseCompactJwe(text, { maxLength: limits.maxBodyBytes, maxHeaderLength: 16384 }, true),
+  inspect(jwe, limits) {
+    const expect = expectationsOf(limits);
+    const checked = checkJweHeader(jwe, expect);
+    return { jwe, checked, expect, learned: { kid: checked.kid, alg: checked.alg, enc: expect.enc, compressed: checked.zip } };
+  },
+  async open({ jwe, checked, expect }, key, unwrap) {
+    const plaintext = await openJwe(jwe, checked, unwrap, expect);
+    const metadata: OpenedMetadata = {
+      key: { ...key.metadata },
+      protected: [...jwe.headerNames],
+      header: { ...jwe.header } as BodyHeader,
+      format: 'jwe',
+    };
+    const iat = jwe.header.iat as number | undefined;
+    const context = jwe.header[CONTEXT_HEADER] as BodyContext | undefined;
+    if (iat !== undefined) metadata.issuedAt = iat;
+    if (context !== undefined) metadata.context = { ...context };
+    return { plaintext, metadata };
+  },
+};
 
 /** Rejects unless every expected pair is present and equal. */
 export function checkContext(actual: BodyContext | undefined, expected: BodyContext | undefined): void {

@@ -8,13 +8,12 @@
 import { CONTENT_ENCRYPTION_ALGORITHM, type WrapAlgorithm } from '../../core/algorithms';
 import { DecryptionFailedError } from '../../core/errors';
 import { parseCompactJwe, type CompactJwe, type CompactLimits } from '../../jose/compact';
-import { checkJweHeader, chooseKey, openJwe, type CheckedHeader, type JweExpectations } from '../../jose/decrypt';
+import { checkJweHeader, openJwe, type CheckedHeader, type JweExpectations } from '../../jose/decrypt';
 import { encryptCompactJwe, wrapAlgorithmOf } from '../../jose/encrypt';
-import type { Keyring, RecipientKey } from '../../keys/keyset';
-import type { KeyCustody } from '../../keys/unwrap';
+import type { RecipientKey } from '../../keys/keyset';
+import type { UnwrapKey } from '../../keys/unwrap';
+import type { LearnedHeader } from '../wire-format';
 import { KEY_LENGTH_IN_BYTES } from './passphrase';
-import type { BodyHeader, JWKMetadata } from '../../core/types';
-import { learnHeader, type BodyFacts } from '../../receiver/decrypt-event';
 
 /**
  * A wrapped 32-byte key is about 550 characters for RSA-2048 and 900 for RSA-4096; anything much
@@ -39,46 +38,24 @@ export function wrapPassphrase(key: RecipientKey, passphrase: Buffer, alg?: Wrap
   return encryptCompactJwe(key, EXPECT.enc, header, passphrase, true);
 }
 
-/** What opening a key envelope yields. */
-export interface OpenedKeyEnvelope {
-  readonly passphrase: Buffer;
-  readonly key: RecipientKey;
-  /** The protected header's member names, in order. */
-  readonly protected: string[];
-  /** The protected header. */
-  readonly header: BodyHeader;
-  readonly metadata: JWKMetadata;
-}
-
-/**
- * Parses and checks an `encryptedAESKey` and chooses its key, before any key is used. The checked
- * header goes into `facts`, for the `onDecrypt` event of a body that fails later.
- */
-export function checkKeyEnvelope(text: string, keyring: Keyring, custody: KeyCustody, facts?: BodyFacts): CheckedKeyEnvelope {
-  const jwe = parseCompactJwe(text, KEY_ENVELOPE_LIMITS);
-  const checked = checkJweHeader(jwe, EXPECT);
-  // The envelope is compressed, but a legacy body's payload never is.
-  learnHeader(facts, checked, EXPECT.enc, false);
-  return { jwe, checked, key: chooseKey(keyring, checked, custody.privateElsewhere) };
-}
-
-/** A key envelope whose structure and kid are checked. */
+/** A key envelope whose structure and header are checked, before any key is used. */
 export interface CheckedKeyEnvelope {
   readonly jwe: CompactJwe;
   readonly checked: CheckedHeader;
-  readonly key: RecipientKey;
+  /** What its header says; the envelope is compressed, but a legacy body's payload never is. */
+  readonly learned: LearnedHeader;
 }
 
-/** Opens a checked key envelope: the one step that uses the private key. */
-export async function openKeyEnvelope(envelope: CheckedKeyEnvelope, custody: KeyCustody): Promise<OpenedKeyEnvelope> {
-  const { jwe, checked, key } = envelope;
-  const passphrase = await openJwe(jwe, checked, custody.unwrap, EXPECT);
+/** Parses and checks an `encryptedAESKey`. */
+export function checkKeyEnvelope(text: string): CheckedKeyEnvelope {
+  const jwe = parseCompactJwe(text, KEY_ENVELOPE_LIMITS);
+  const checked = checkJweHeader(jwe, EXPECT);
+  return { jwe, checked, learned: { kid: checked.kid, alg: checked.alg, enc: EXPECT.enc, compressed: false } };
+}
+
+/** Opens a checked key envelope for `key`: the one step that uses the private key. Resolves to the passphrase. */
+export async function openKeyEnvelope(envelope: CheckedKeyEnvelope, unwrap: UnwrapKey): Promise<Buffer> {
+  const passphrase = await openJwe(envelope.jwe, envelope.checked, unwrap, EXPECT);
   if (passphrase.length !== KEY_LENGTH_IN_BYTES) throw new DecryptionFailedError();
-  return {
-    passphrase,
-    key,
-    protected: [...jwe.headerNames],
-    header: { ...jwe.header } as BodyHeader,
-    metadata: { ...key.metadata },
-  };
+  return passphrase;
 }

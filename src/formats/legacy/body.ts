@@ -1,0 +1,45 @@
+/**
+ * The legacy body (`@elastic/request-crypto`'s): an envelope of `encryptedAESKey` (a compact JWE
+ * of a passphrase) and `encryptedPayload` (AES-256-GCM under a PBKDF2 key of that passphrase),
+ * opened the way every format is (`WireFormat`).
+ *
+ * @packageDocumentation
+ */
+import { BodyTooLargeError } from '../../core/errors';
+import type { BodyHeader } from '../../core/types';
+import type { InspectedBody, WireFormat } from '../wire-format';
+import { openEnvelope, type PackedBody } from './envelope';
+import { checkKeyEnvelope, openKeyEnvelope, type CheckedKeyEnvelope } from './key-envelope';
+import { openPayload, parseSealedPayload, type SealedPayload } from './payload-cipher';
+
+/** A legacy body whose payload's size and key envelope's header are checked. */
+export interface InspectedLegacyBody extends InspectedBody {
+  readonly envelope: CheckedKeyEnvelope;
+  readonly sealed: SealedPayload;
+}
+
+/** The legacy format. Everything about the body is settled before any key is used or PBKDF2 runs. */
+export const LEGACY_BODY: WireFormat<PackedBody, InspectedLegacyBody> = {
+  name: 'legacy',
+  parse: (text) => openEnvelope(text),
+  inspect(packed, limits) {
+    const sealed = parseSealedPayload(packed.encryptedPayload);
+    if (sealed.ciphertext.length > limits.maxPayloadBytes) throw new BodyTooLargeError('body is too large: its payload exceeds the limit');
+    const envelope = checkKeyEnvelope(packed.encryptedAESKey);
+    return { envelope, sealed, learned: envelope.learned };
+  },
+  async open({ envelope, sealed }, key, unwrap, wantPlaintext) {
+    const passphrase = await openKeyEnvelope(envelope, unwrap);
+    try {
+      const metadata = {
+        key: { ...key.metadata },
+        protected: [...envelope.jwe.headerNames],
+        header: { ...envelope.jwe.header } as BodyHeader,
+        format: 'legacy' as const,
+      };
+      return { plaintext: wantPlaintext ? await openPayload(passphrase, sealed) : undefined, metadata };
+    } finally {
+      passphrase.fill(0);
+    }
+  },
+};
