@@ -8,6 +8,17 @@ import type { WrapAlgorithm } from '../core/algorithms';
 import { checkKnownOptions, optionNames } from '../core/known-options';
 import { InvalidArgumentError, PayloadTooComplexError } from '../core/errors';
 import { typedFailure } from '../core/unexpected-error';
+import {
+  DEFAULT_CLOCK_TOLERANCE_SECONDS,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_PAYLOAD_COST,
+  DEFAULT_MAX_PAYLOAD_DEPTH,
+  DEFAULT_MAX_PAYLOAD_VALUES,
+  DEFAULT_MAX_PENDING_UNWRAPS,
+  DEFAULT_MAX_PENDING_UNWRAPS_PER_PROCESS,
+  PAYLOAD_COST_PER_VALUE,
+} from '../core/limits';
 import { bodySha256, bodyText, type EncryptedBody } from '../encoding/body-text';
 import { parseBoundedJson, type JsonLimits } from '../encoding/bounded-json';
 import { checkContext, checkFreshness, isContext, isJweBody, JWE_BODY, type BodyContext } from '../formats/jwe/body';
@@ -23,49 +34,17 @@ import { learnHeader, observeCalls, type BodyFacts, type OnDecrypt } from './dec
 import { isStandardSchema, validatePayload, type StandardSchemaV1 } from './schema';
 import { keyWrapReporter, type OnKeyWrap } from './key-wrap-event';
 
-/**
- * Default of `maxBodyBytes`: 8 MiB of body text. A legacy body of a 4 MiB JSON payload is about
- * 7.5 MiB; API Gateway stops at 10 MB and Lambda's synchronous invocations at 6 MB.
- */
-export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
-/**
- * Default of `maxPayloadBytes`: the decrypted (and inflated) JSON text, 4.5 MiB. Room for a
- * 4 MiB telemetry payload; with the value limit it keeps one body under 64 MiB of memory.
- */
-export const DEFAULT_MAX_PAYLOAD_BYTES = 4.5 * 1024 * 1024;
-/**
- * Default of `maxPayloadCost`: 48 Mi cost units, about 48 MiB of V8 heap or 200 ms of
- * `JSON.parse` on one core, whichever a payload's shape reaches first. Realistic 4 MiB telemetry
- * prices at 19–36 Mi units; `[{},{},…]` reaches the limit at 0.8 MB. Measurements in
- * `bench/JSON-COST.md`.
- */
-export const DEFAULT_MAX_PAYLOAD_COST = 48 * 1024 * 1024;
-/**
- * Cost units that one unit of the deprecated `maxPayloadValues` stands for: `maxPayloadValues: n`
- * is `maxPayloadCost: n * PAYLOAD_COST_PER_VALUE`.
- */
-export const PAYLOAD_COST_PER_VALUE = 64;
-/**
- * The default cost limit expressed in the deprecated `maxPayloadValues` unit:
- * {@link DEFAULT_MAX_PAYLOAD_COST} / {@link PAYLOAD_COST_PER_VALUE}.
- *
- * @deprecated Payloads are priced by cost, not counted by value: use {@link DEFAULT_MAX_PAYLOAD_COST}.
- */
-export const DEFAULT_MAX_PAYLOAD_VALUES = DEFAULT_MAX_PAYLOAD_COST / PAYLOAD_COST_PER_VALUE;
-/** Default of `maxPayloadDepth`: nesting of arrays and objects in one payload. */
-export const DEFAULT_MAX_PAYLOAD_DEPTH = 64;
-/** Default allowance for clock skew between sender and receiver when checking `iat`. */
-export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 60;
-/**
- * Default of `maxPendingUnwraps`: bodies of one decryptor waiting for a private-key operation.
- * On 2 cores, 256 of them take about 40 ms of RSA at 2048 bits and 0.5 s at 4096 to clear.
- */
-export const DEFAULT_MAX_PENDING_UNWRAPS = 256;
-/**
- * Default of `maxPendingUnwrapsPerProcess`: bodies of all decryptors of the process waiting for a
- * private-key operation. Four decryptors' worth, so that one flooded decryptor never fills it.
- */
-export const DEFAULT_MAX_PENDING_UNWRAPS_PER_PROCESS = 4 * DEFAULT_MAX_PENDING_UNWRAPS;
+export {
+  DEFAULT_CLOCK_TOLERANCE_SECONDS,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_PAYLOAD_COST,
+  DEFAULT_MAX_PAYLOAD_DEPTH,
+  DEFAULT_MAX_PAYLOAD_VALUES,
+  DEFAULT_MAX_PENDING_UNWRAPS,
+  DEFAULT_MAX_PENDING_UNWRAPS_PER_PROCESS,
+  PAYLOAD_COST_PER_VALUE,
+} from '../core/limits';
 
 /** Options of {@link createRequestDecryptor}. */
 export interface DecryptorOptions {
