@@ -12,6 +12,7 @@
  * ops/s per backend and the ratio accelerator / crypto.pbkdf2.
  */
 'use strict';
+/* global __filename */
 
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
