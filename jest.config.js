@@ -27,7 +27,7 @@ const project = {
   roots: ['<rootDir>/test'],
   // Fails every test file whose process is not in FIPS mode when REQUEST_CRYPTO_EXPECT_FIPS=1.
   setupFiles: ['<rootDir>/test/fips-setup.ts'],
-  // The examples, and the README's test of a sender, import the package by name, as users do.
+  // The examples, and docs/testing.md's test of a sender, import the package by name, as users do.
   moduleNameMapper: { '^request-crypto$': '<rootDir>/src', '^request-crypto/(kms|pkcs11|receiver|sender|testing)$': '<rootDir>/src/$1' },
 };
 

@@ -230,8 +230,8 @@ describe.each<Format>(['cjs', 'esm'])('a handler importing the root entry, bundl
   });
 });
 
-describe('examples/lambda-receiver.ts, bundled with the README\'s esbuild command where no AWS SDK is installed', () => {
-  // The README: npx esbuild handler.ts --bundle --platform=node --target=node20 --outfile=dist/index.js
+describe('examples/lambda-receiver.ts, bundled with the esbuild command of docs/lambda.md where no AWS SDK is installed', () => {
+  // docs/lambda.md: npx esbuild handler.ts --bundle --platform=node --target=node20 --outfile=dist/index.js
   let dir: string;
   let file: string;
   let inputs: string[];

@@ -317,9 +317,9 @@ describe('deadlines', () => {
     expect(DEFAULT_KMS_TIMEOUT_MS).toBe(5000);
   });
 
-  it('answers 50 bodies in flight against an endpoint that never answers with ERR_KEY_SERVICE_UNAVAILABLE by timeoutMs, the client configured as the README does', async () => {
+  it('answers 50 bodies in flight against an endpoint that never answers with ERR_KEY_SERVICE_UNAVAILABLE by timeoutMs, the client configured as docs/key-custody.md does', async () => {
     const publicJWKS = await kmsPublicJWKS({ client: kms.client(), keyIds });
-    // As the README: `new KMSClient({ maxAttempts: 3 })` with the usual chain, here pointed at the silent server.
+    // As docs/key-custody.md: `new KMSClient({ maxAttempts: 3 })` with the usual chain, here pointed at the silent server.
     const client = kms.client({ endpoint: silentEndpoint, maxAttempts: 3 });
     const onError = jest.fn();
     const decryptor = await createRequestDecryptor(publicJWKS, { unwrapKey: createKmsKeyUnwrapper({ client, keyIds, timeoutMs: 400, onError }) });

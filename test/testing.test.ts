@@ -1,4 +1,4 @@
-// The first imports and the first describe block are the README's example ("Testing a sender"),
+// The first imports and the first describe block are docs/testing.md's example ("Testing a sender"),
 // word for word: the last tests of this file check that the two agree.
 import { createTestPair, openBody } from 'request-crypto/testing';
 
@@ -166,9 +166,9 @@ describe('openBody', () => {
   });
 });
 
-describe("the README's test of a sender", () => {
-  const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Testing a sender'));
+describe("docs/testing.md's test of a sender", () => {
+  const page = readFileSync(join(__dirname, '..', 'docs', 'testing.md'), 'utf8');
+  const section = page.slice(page.indexOf('# Testing a sender'));
   const blocks = [...section.matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((match) => match[1]!);
   const lines = (text: string): string[] => text.split('\n').filter((line) => line.trim() !== '');
 

@@ -109,8 +109,8 @@ function splitFive(text: string): [string, string, string, string, string] | und
  */
 export function parseCompactJwe(text: string, limits: CompactLimits, knownAscii = false): CompactJwe {
   if (text.length > limits.maxLength) throw new BodyTooLargeError('body is too large: JWE exceeds its length limit');
-  // Once for the whole text (unless the caller has checked it: on Node 24 the check costs about
-  // 2 µs per 10 KB): each part is then decoded without checking its characters again.
+  // Once for the whole text (unless the caller has checked it: on Node 24 the check is not free,
+  // bench/PROFILE.md): each part is then decoded without checking its characters again.
   if (!knownAscii && !isAsciiText(text)) throw new BodyMalformedError('body is malformed: JWE is not base64url');
   const parts = splitFive(text);
   if (parts === undefined) throw new BodyMalformedError('body is malformed: JWE does not have five parts');

@@ -16,7 +16,8 @@ export function wrapCek(alg: WrapAlgorithm, publicKey: KeyObject, cek: Buffer): 
 }
 
 // Fallback keys are cut from one `randomBytes` call per 64 bodies: a call per body cost the event
-// loop 2–8 µs, more than the rest of the unwrap's bookkeeping. Each is still fresh and used once.
+// loop more than the rest of the unwrap's bookkeeping (bench/PROFILE.md). Each is still fresh and
+// used once.
 const FALLBACK_BATCH = 2048;
 let spare = Buffer.alloc(0);
 

@@ -20,7 +20,7 @@ const OAEP_SHA256 = { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha2
 /**
  * The `publicEncrypt`/`privateDecrypt` options of a wrapping algorithm. SHA-1 is OpenSSL's default
  * OAEP digest (for the label hash and MGF1 alike), so it is not named: naming a digest costs a
- * lookup through OpenSSL 3.0's whole name table on every call, about 1 % of an RSA-2048 unwrap.
+ * lookup through OpenSSL 3.0's whole name table on every call (bench/PROFILE.md).
  */
 export function oaepOptions(alg: WrapAlgorithm): { readonly padding: number; readonly oaepHash?: 'sha256' } {
   return alg === KEY_WRAP_ALGORITHM ? OAEP_SHA256 : OAEP_SHA1;

@@ -1,9 +1,7 @@
 /**
  * Symmetric keys in the form `node:crypto` takes fastest. From Node 24 on, `createCipheriv`,
- * `createDecipheriv` and `createHmac` spend about 10 µs checking a key handed over as bytes
- * (measured on 24.21: 12–16 µs a call with bytes, 2–3 µs with a `KeyObject`, its making included);
- * before 24, bytes are the faster form (a `KeyObject` costs about 1 µs more to make). A body
- * makes up to three such calls, which on Node 24 came to a tenth of a `'jwe'` decrypt's CPU.
+ * `createDecipheriv` and `createHmac` check a key handed over as bytes more slowly than a
+ * `KeyObject`; before 24, bytes are the faster form (figures: bench/PROFILE.md).
  *
  * @packageDocumentation
  */

@@ -322,10 +322,8 @@ let shared: UnwrapPool | undefined;
 
 /**
  * The process's pool: one thread more than the cores. Between two jobs a thread waits for the
- * event loop to hand it the next one (about 40 µs when the loop is free, longer while it decrypts
- * another body); the extra thread keeps the cores busy meanwhile. Measured side by side on 2
- * cores with 32 bodies of 10 KB in flight (bench/compare-builds.js): 3 threads were 5–9 % faster
- * than 2, and 4 slower than 3.
+ * event loop to hand it the next one; the extra thread keeps the cores busy meanwhile (one more
+ * measured faster, two more slower: bench/PROFILE.md).
  */
 function sharedUnwrapPool(): UnwrapPool {
   shared ??= new UnwrapPool(availableParallelism() + 1);
@@ -333,9 +331,9 @@ function sharedUnwrapPool(): UnwrapPool {
 }
 
 /**
- * Largest modulus whose unwrap may run inline when its body is the only one in flight: about
- * 0.3 ms of CPU at 2048 bits, where a round trip to a thread costs 0.1–0.2 ms more. From 3072 bits
- * on (2 ms and up), every unwrap goes to a thread.
+ * Largest modulus whose unwrap may run inline when its body is the only one in flight: at 2048
+ * bits a round trip to a thread adds a large share of the unwrap's own cost. From 3072 bits on,
+ * the unwrap is dear enough that every one goes to a thread (figures: bench/PROFILE.md).
  */
 export const INLINE_UNWRAP_MAX_BITS = 2048;
 
