@@ -2,7 +2,8 @@
  * The shape every body format has, so that the receiver opens both the same way: `parse` the
  * outer structure, `inspect` the header (everything about the body is settled here, before any
  * key is used), then `open` it with the chosen key and an unwrap function. Each step returns what
- * it learned; nothing here knows about the receiver's events.
+ * it learned; nothing here knows about the receiver's events. On the way out each format module
+ * has its `seal…Body` function (`sealJweBody`, `sealLegacyBody`), which the sender calls.
  *
  * @packageDocumentation
  */

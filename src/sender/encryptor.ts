@@ -12,12 +12,10 @@ import {
   PayloadNotSerializableError,
   RequestCryptoError,
 } from '../core/errors';
-import { packBody } from '../formats/legacy/envelope';
 import { isContext, sealJweBody, type BodyContext } from '../formats/jwe/body';
 import { MAX_CONTEXT_PAIRS } from '../jose/compact';
-import { wrapPassphrase } from '../formats/legacy/key-envelope';
 import { loadKeyring, type Keyring } from '../keys/keyset';
-import { sealPayloadWith } from '../formats/legacy/payload-cipher';
+import { sealLegacyBody } from '../formats/legacy/body';
 import { PreparedKeys } from '../formats/legacy/prepared-keys';
 import type { BodyFormat, PublicJWKS } from '../core/types';
 
@@ -104,7 +102,7 @@ async function encryptLegacy(
   const key = keyring.get(kid);
   if (key === undefined) throw new MissingKidError(kid);
   const payloadKey = await keys.take();
-  return packBody(wrapPassphrase(key, payloadKey.passphrase, alg), sealPayloadWith(payloadKey, json));
+  return sealLegacyBody(key, payloadKey, json, { keyWrapAlgorithm: alg });
 }
 
 /**

@@ -5,12 +5,14 @@
  *
  * @packageDocumentation
  */
+import type { WrapAlgorithm } from '../../core/algorithms';
 import { BodyTooLargeError } from '../../core/errors';
 import type { BodyHeader } from '../../core/types';
+import type { RecipientKey } from '../../keys/keyset';
 import type { InspectedBody, WireFormat } from '../wire-format';
-import { openEnvelope, type PackedBody } from './envelope';
-import { checkKeyEnvelope, openKeyEnvelope, type CheckedKeyEnvelope } from './key-envelope';
-import { openPayload, parseSealedPayload, type SealedPayload } from './payload-cipher';
+import { openEnvelope, packBody, type PackedBody } from './envelope';
+import { checkKeyEnvelope, openKeyEnvelope, wrapPassphrase, type CheckedKeyEnvelope } from './key-envelope';
+import { openPayload, parseSealedPayload, sealPayloadWith, type PayloadKey, type SealedPayload } from './payload-cipher';
 
 /** A legacy body whose payload's size and key envelope's header are checked. */
 export interface InspectedLegacyBody extends InspectedBody {
@@ -43,3 +45,11 @@ export const LEGACY_BODY: WireFormat<PackedBody, InspectedLegacyBody> = {
     }
   },
 };
+
+/**
+ * Makes a legacy body for `key`: the passphrase of `payloadKey` wrapped with `keyWrapAlgorithm`
+ * (by default the key's), the payload sealed under the key PBKDF2 derived from it.
+ */
+export function sealLegacyBody(key: RecipientKey, payloadKey: PayloadKey, json: string, options: { keyWrapAlgorithm?: WrapAlgorithm | undefined }): string {
+  return packBody(wrapPassphrase(key, payloadKey.passphrase, options.keyWrapAlgorithm), sealPayloadWith(payloadKey, json));
+}
