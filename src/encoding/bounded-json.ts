@@ -37,7 +37,7 @@ export const JSON_COST_WEIGHTS = Object.freeze({
    * A `.`, `e` or `E` outside strings: a number with a fraction or an exponent, which V8 boxes
    * and parses slowly (`true` and `false` pay it too, which only overprices them).
    */
-  decimal: 32,
+  decimal: 48,
   /** A string value (member names are priced by `member` and `newShape`). */
   string: 64,
   /** A byte between the quotes of a string value or of a new shape's member name (two-byte strings cost V8 two). */
