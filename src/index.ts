@@ -6,8 +6,8 @@
  */
 export { createRequestEncryptor } from './sender/encryptor';
 export type { BodyFormat, EncryptOptions, Encryptor, EncryptorOptions } from './sender/encryptor';
+export { createRequestDecryptor } from './receiver/decryptor';
 export {
-  createRequestDecryptor,
   DEFAULT_CLOCK_TOLERANCE_SECONDS,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -17,7 +17,7 @@ export {
   DEFAULT_MAX_PENDING_UNWRAPS,
   DEFAULT_MAX_PENDING_UNWRAPS_PER_PROCESS,
   PAYLOAD_COST_PER_VALUE,
-} from './receiver/decryptor';
+} from './core/limits';
 export type { BodyMetadata, DecryptedPayload, DecryptOptions, DecryptResult, Decryptor, DecryptorOptions } from './receiver/decryptor';
 export { MAX_UNKNOWN_KID_LENGTH } from './receiver/decrypt-event';
 export type { DecryptEvent, OnDecrypt } from './receiver/decrypt-event';

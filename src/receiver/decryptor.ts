@@ -34,17 +34,6 @@ import { learnHeader, observeCalls, type BodyFacts, type OnDecrypt } from './dec
 import { isStandardSchema, validatePayload, type StandardSchemaV1 } from './schema';
 import { keyWrapReporter, type OnKeyWrap } from './key-wrap-event';
 
-export {
-  DEFAULT_CLOCK_TOLERANCE_SECONDS,
-  DEFAULT_MAX_BODY_BYTES,
-  DEFAULT_MAX_PAYLOAD_BYTES,
-  DEFAULT_MAX_PAYLOAD_COST,
-  DEFAULT_MAX_PAYLOAD_DEPTH,
-  DEFAULT_MAX_PAYLOAD_VALUES,
-  DEFAULT_MAX_PENDING_UNWRAPS,
-  DEFAULT_MAX_PENDING_UNWRAPS_PER_PROCESS,
-  PAYLOAD_COST_PER_VALUE,
-} from '../core/limits';
 
 /** Options of {@link createRequestDecryptor}. */
 export interface DecryptorOptions {
