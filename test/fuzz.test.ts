@@ -1,17 +1,5 @@
 import { createRequestDecryptor, createRequestEncryptor, ERROR_CODES, packBody, RequestCryptoError, unpackBody } from '../src';
-import { vectors } from './helpers';
-
-/** mulberry32: a small seeded generator, so every run and every failure is repeatable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom, vectors } from './helpers';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
 const CASES_PER_TARGET = Number(process.env.FUZZ_CASES ?? 220);
@@ -100,7 +88,7 @@ describe(`mutation fuzz (seed ${SEED}, FUZZ_SEED to change)`, () => {
 
   it('decrypts every mutated body to exactly the payload or rejects it with a package code within a second', async () => {
     const decryptor = await createRequestDecryptor(vectors.privateJWKS);
-    const random = prng(SEED);
+    const random = seededRandom(SEED);
     const outcomes = new Map<string, number>();
     let cases = 0;
     for (const target of targets) {

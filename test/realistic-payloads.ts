@@ -2,18 +2,7 @@
  * Generators of realistic telemetry payloads of about a given size, for the payload limits: each
  * is made from a seeded random source (the same payload every run) and none is tuned to a limit.
  */
-
-/** A seeded source of numbers in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './helpers';
 
 const hex = (next: () => number, length: number): string => {
   let out = '';
@@ -56,13 +45,13 @@ function clusterRecord(next: () => number): Record<string, unknown> {
 
 /** Many small records (a UUID, a version, numbers, ten `{ name, docs }` pairs each) to about `bytes`. */
 export function clusterRecords(bytes: number, seed = 1): { clusters: Array<Record<string, unknown>> } {
-  const next = random(seed);
+  const next = seededRandom(seed);
   return { clusters: fill(bytes, () => clusterRecord(next)) };
 }
 
 /** The shape of the issue's report: exactly `count` cluster records (9,500 make about 4 MiB). */
 export function clusterReport(count: number, seed = 2): { clusters: Array<Record<string, unknown>> } {
-  const next = random(seed);
+  const next = seededRandom(seed);
   return { clusters: Array.from({ length: count }, () => clusterRecord(next)) };
 }
 
@@ -71,7 +60,7 @@ export function clusterReport(count: number, seed = 2): { clusters: Array<Record
  * and a per-day breakdown, grown by days to about `bytes`.
  */
 export function usageObject(bytes: number, seed = 3): Record<string, unknown> {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const features = Array.from({ length: 400 }, (_, i) => `${pick(next, ['discover', 'lens', 'maps', 'ml', 'siem', 'canvas', 'apm', 'fleet'])}_${pick(next, ['panel', 'query', 'export', 'job', 'rule', 'view'])}_${i}`);
   const usage: Record<string, Record<string, unknown>> = {};
   for (const feature of features) {
@@ -93,7 +82,7 @@ export function usageObject(bytes: number, seed = 3): Record<string, unknown> {
 
 /** Log-like lines: a timestamp, a level, a logger, a message and ids, to about `bytes`. */
 export function logLines(bytes: number, seed = 4): { logs: Array<Record<string, unknown>> } {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const paths = ['/api/status', '/api/saved_objects/_find', '/internal/search/ese', '/api/fleet/agents', '/app/discover'];
   return {
     logs: fill(bytes, (i) => ({
@@ -109,7 +98,7 @@ export function logLines(bytes: number, seed = 4): { logs: Array<Record<string, 
 
 /** Numeric time series: per series a name, tags and `[timestamp_ms, value]` points, to about `bytes`. */
 export function timeSeries(bytes: number, seed = 5): { series: Array<Record<string, unknown>> } {
-  const next = random(seed);
+  const next = seededRandom(seed);
   return {
     series: fill(bytes, (i) => ({
       metric: pick(next, ['system.cpu.pct', 'system.memory.used', 'jvm.gc.time', 'http.latency.p95', 'disk.io.read']),
