@@ -9,18 +9,19 @@
 const fs = require('node:fs');
 const http = require('node:http');
 
-const lib = require(process.argv[2]);
-const jwks = JSON.parse(fs.readFileSync(process.argv[3], 'utf8'));
-
 function peakRss() {
   const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
   return (hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS) * 1024;
 }
 
-lib.createRequestDecryptor(jwks).then((decryptor) => {
+/**
+ * Serves `decryptor` on a port of 127.0.0.1: POST decrypts the body (200 or 400), GET answers the
+ * peak RSS and whatever `stats()` adds. Prints the port once it listens.
+ */
+function serveBodies(decryptor, stats = () => ({})) {
   const server = http.createServer((req, res) => {
     if (req.method === 'GET') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ peakRss: peakRss() }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ peakRss: peakRss(), ...stats() }));
       return;
     }
     const chunks = [];
@@ -33,4 +34,12 @@ lib.createRequestDecryptor(jwks).then((decryptor) => {
     });
   });
   server.listen(0, '127.0.0.1', () => process.stdout.write(`${server.address().port}\n`));
-});
+}
+
+module.exports = { serveBodies };
+
+if (require.main === module) {
+  const lib = require(process.argv[2]);
+  const jwks = JSON.parse(fs.readFileSync(process.argv[3], 'utf8'));
+  lib.createRequestDecryptor(jwks).then((decryptor) => serveBodies(decryptor));
+}

@@ -24,17 +24,13 @@
 const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 
+const { serveBodies } = require('./http-receiver');
+
 const KID = 'kibana1';
 const CONNECTIONS_EACH = 32;
-
-function peakRss() {
-  const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-  return (hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS) * 1024;
-}
 
 /** The receiver: POST decrypts, GET /stats answers the peak RSS and the onKeyWrap counts. */
 async function serve(libPath, jwksFile) {
@@ -46,21 +42,7 @@ async function serve(libPath, jwksFile) {
       if (legacy) counts.legacyFlag += 1;
     },
   });
-  const server = http.createServer((req, res) => {
-    if (req.method === 'GET') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ peakRss: peakRss(), counts }));
-      return;
-    }
-    const chunks = [];
-    req.on('data', (chunk) => chunks.push(chunk));
-    req.on('end', () => {
-      decryptor.decrypt(Buffer.concat(chunks).toString('utf8')).then(
-        () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'),
-        (err) => res.writeHead(400).end(JSON.stringify({ error: (err && err.code) || 'ERR' })),
-      );
-    });
-  });
-  server.listen(0, '127.0.0.1', () => process.stdout.write(`${server.address().port}\n`));
+  serveBodies(decryptor, () => ({ counts }));
 }
 
 function startReceiver(jwksFile) {
