@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 
-import type { ErrorCode, NoKeyFoundReason, RequestCryptoError } from '../core/errors';
+import { NoKeyFoundError, type ErrorCode, type NoKeyFoundReason, type RequestCryptoError } from '../core/errors';
 import type { BodyFormat } from '../core/types';
 import type { LearnedHeader } from '../formats/wire-format';
 import type { WrapAlgorithm } from '../keys/keyset';
@@ -161,7 +161,7 @@ export function observeCalls(hook: OnDecrypt | undefined, isKnownKid: (kid: stri
     try {
       result = await run(facts);
     } catch (err) {
-      report((err as RequestCryptoError).code, (err as { reason?: NoKeyFoundReason }).reason, isUnexpected(err));
+      report((err as RequestCryptoError).code, err instanceof NoKeyFoundError ? err.reason : undefined, isUnexpected(err));
       throw err;
     }
     report(undefined);
