@@ -230,6 +230,14 @@ describe('measureJsonCost', () => {
     expect(price('[{"a":0,"b":0},{"b":0,"a":0}]') - one).toBe(W.element + W.object + 2 * (W.member + W.newShape + W.stringByte));
   });
 
+  it('still finds shapes seen before once thousands of shapes have been added', () => {
+    // 3,000 one-member shapes, then each of them again, then two-member shapes built on them.
+    const once = Array.from({ length: 3000 }, (_, i) => ({ [`k${i}`]: i }));
+    const value = [...once, ...once, ...once.map((each, i) => ({ ...each, [`m${i % 7}`]: 0 }))];
+    const text = JSON.stringify(value);
+    expect(measureJsonCost(Buffer.from(text), { maxCost: 1e9, maxDepth: 64 })).toBe(priced(value, new Set()).cost);
+  });
+
   it('prices every member of a payload with more new shapes than its table holds as new', () => {
     // 4,000 distinct names with a table sized for at most 2 new shapes: none is ever found again.
     const text = `[${Array.from({ length: 4000 }, (_, i) => `{"k${i}":0}`).join(',')},${Array.from({ length: 4000 }, (_, i) => `{"k${i}":0}`).join(',')}]`;

@@ -79,6 +79,9 @@ const isJsonSpace = (byte: number | undefined): boolean => byte === 0x20 || byte
 // is cheaper than the loop (and a long string costs no more than its search).
 const SHORT_STRING = 32;
 
+// Room for this many shapes at first: telemetry objects repeat a few shapes.
+const INITIAL_SHAPES = 32;
+
 // A shape lookup gives up after this many slots and counts the member as a new shape: hostile
 // member names can make the table slow, never make a payload look cheaper than it is.
 const MAX_PROBES = 16;
@@ -115,33 +118,28 @@ function hashName(bytes: Buffer, start: number, length: number): number {
 
 /**
  * The hidden classes `JSON.parse` would make: each is an earlier shape plus one member name,
- * compared byte for byte (a hash alone could be made to collide). Bounded in size; once full,
- * every further member counts as new, which only ever overprices.
+ * compared byte for byte (a hash alone could be made to collide). It starts small and doubles as
+ * shapes are added, up to a bound; once full, every further member counts as new, which only ever
+ * overprices. (A table sized for the worst case up front cost more to allocate and collect than
+ * the whole scan of a typical payload.)
  */
 class ShapeTable {
-  private readonly parent: Int32Array;
-  private readonly keyStart: Int32Array;
-  private readonly keyLength: Int32Array;
-  private readonly keyHash: Int32Array;
-  private readonly mask: number;
+  // Shape `id` (1, 2, …; 0 is the empty object) is `parent[id - 1]` plus the name at
+  // `keyStart[id - 1]`, `keyLength[id - 1]` bytes long, whose hash is `keyHash[id - 1]`.
+  private parent: Int32Array<ArrayBuffer> = new Int32Array(INITIAL_SHAPES);
+  private keyStart: Int32Array<ArrayBuffer> = new Int32Array(INITIAL_SHAPES);
+  private keyLength: Int32Array<ArrayBuffer> = new Int32Array(INITIAL_SHAPES);
+  private keyHash: Int32Array<ArrayBuffer> = new Int32Array(INITIAL_SHAPES);
+  /** Open addressing, at most a quarter full: a shape's id, or 0 for an empty slot. */
+  private slots = new Int32Array(4 * INITIAL_SHAPES);
   private size = 0;
-  private readonly capacity: number;
-  /** Ids for shapes that were not stored: below -1 (the empty slot's mark), unlike any stored one. */
-  private unstored = -1;
+  /** Ids for shapes that were not stored: negative, unlike any stored one or the empty object. */
+  private unstored = 0;
 
   constructor(
     private readonly bytes: Buffer,
-    maxShapes: number,
-  ) {
-    let slots = 16;
-    while (slots < 2 * maxShapes && slots < 1 << 22) slots *= 2;
-    this.mask = slots - 1;
-    this.capacity = slots >>> 1;
-    this.parent = new Int32Array(slots).fill(-1);
-    this.keyStart = new Int32Array(slots);
-    this.keyLength = new Int32Array(slots);
-    this.keyHash = new Int32Array(slots);
-  }
+    private readonly maxShapes: number,
+  ) {}
 
   /** Whether the last shape {@link ShapeTable.next} gave is one no earlier object had. */
   isNew = false;
@@ -151,33 +149,63 @@ class ShapeTable {
    * `nameHash`) leads to; {@link ShapeTable.isNew} says whether it is new.
    */
   next(shape: number, start: number, length: number, nameHash: number): number {
-    const { parent, keyStart, keyLength, keyHash, mask } = this;
-    if (this.size >= this.capacity) {
-      // Full: only a payload already priced over its limit by new shapes gets here.
-      this.unstored -= 1;
-      this.isNew = true;
-      return this.unstored;
-    }
-    const hash = Math.imul(shape ^ nameHash, 0x9e3779b1);
-    let slot = (hash ^ (hash >>> 15)) & mask;
+    const { slots, parent, keyStart, keyLength, keyHash } = this;
+    const mask = slots.length - 1;
+    let slot = slotOf(shape, nameHash, mask);
     for (let probe = 0; probe < MAX_PROBES; probe += 1) {
-      const holder = parent[slot]!;
-      if (holder === -1) {
-        if (this.size >= this.capacity) break;
-        this.size += 1;
-        parent[slot] = shape;
-        keyStart[slot] = start;
-        keyLength[slot] = length;
-        keyHash[slot] = nameHash;
-        this.isNew = true;
-        return slot + 1;
-      }
-      if (holder === shape && keyHash[slot] === nameHash && keyLength[slot] === length && this.sameName(keyStart[slot]!, start, length)) {
+      const id = slots[slot]!;
+      if (id === 0) return this.add(slot, shape, start, length, nameHash);
+      const at = id - 1;
+      if (parent[at] === shape && keyHash[at] === nameHash && keyLength[at] === length && this.sameName(keyStart[at]!, start, length)) {
         this.isNew = false;
-        return slot + 1;
+        return id;
       }
       slot = (slot + 1) & mask;
     }
+    return this.notStored();
+  }
+
+  private add(slot: number, shape: number, start: number, length: number, nameHash: number): number {
+    if (this.size >= this.maxShapes) return this.notStored();
+    const at = this.size;
+    if (at === this.parent.length) {
+      this.grow();
+      // The slot moved with the rest: find the new one.
+      return this.next(shape, start, length, nameHash);
+    }
+    this.size += 1;
+    this.parent[at] = shape;
+    this.keyStart[at] = start;
+    this.keyLength[at] = length;
+    this.keyHash[at] = nameHash;
+    this.slots[slot] = at + 1;
+    this.isNew = true;
+    return at + 1;
+  }
+
+  /** Twice the room; ids stay what they were, only the slots are laid out again. */
+  private grow(): void {
+    const room = 2 * this.parent.length;
+    const wider = (old: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+      const next = new Int32Array(room);
+      next.set(old);
+      return next;
+    };
+    this.parent = wider(this.parent);
+    this.keyStart = wider(this.keyStart);
+    this.keyLength = wider(this.keyLength);
+    this.keyHash = wider(this.keyHash);
+    const slots = new Int32Array(4 * room);
+    const mask = slots.length - 1;
+    for (let at = 0; at < this.size; at += 1) {
+      let slot = slotOf(this.parent[at]!, this.keyHash[at]!, mask);
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = at + 1;
+    }
+    this.slots = slots;
+  }
+
+  private notStored(): number {
     this.unstored -= 1;
     this.isNew = true;
     return this.unstored;
@@ -188,6 +216,12 @@ class ShapeTable {
     for (let i = 0; i < length; i += 1) if (bytes[a + i] !== bytes[b + i]) return false;
     return true;
   }
+}
+
+/** Where the shape `shape` plus a name hashed to `nameHash` starts looking, in a table of `mask + 1` slots. */
+function slotOf(shape: number, nameHash: number, mask: number): number {
+  const hash = Math.imul(shape ^ nameHash, 0x9e3779b1);
+  return (hash ^ (hash >>> 15)) & mask;
 }
 
 /**
