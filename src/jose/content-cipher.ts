@@ -5,9 +5,8 @@
  *
  * @packageDocumentation
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
 
-import { secretKey } from '../keys/secret-key';
 
 /** The content encryptions this package uses. */
 export type ContentEncryption = 'A128CBC-HS256' | 'A256GCM';
@@ -29,19 +28,19 @@ export interface SealedContent {
 function cbcHmacTag(macKey: Buffer, aad: Buffer, iv: Buffer, ciphertext: Buffer): Buffer {
   const aadBits = Buffer.alloc(8);
   aadBits.writeBigUInt64BE(BigInt(aad.length) * 8n);
-  return createHmac('sha256', secretKey(macKey)).update(aad).update(iv).update(ciphertext).update(aadBits).digest().subarray(0, 16);
+  return createHmac('sha256', createSecretKey(macKey)).update(aad).update(iv).update(ciphertext).update(aadBits).digest().subarray(0, 16);
 }
 
 /** Encrypts `plaintext` under `cek` with a fresh random IV; `aad` is the protected header text. */
 export function sealContent(enc: ContentEncryption, cek: Buffer, aad: Buffer, plaintext: Buffer): SealedContent {
   const iv = randomBytes(IV_LENGTH[enc]);
   if (enc === 'A256GCM') {
-    const cipher = createCipheriv('aes-256-gcm', secretKey(cek), iv, { authTagLength: TAG_LENGTH });
+    const cipher = createCipheriv('aes-256-gcm', createSecretKey(cek), iv, { authTagLength: TAG_LENGTH });
     cipher.setAAD(aad);
     const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
     return { iv, ciphertext, tag: cipher.getAuthTag() };
   }
-  const cipher = createCipheriv('aes-128-cbc', secretKey(cek.subarray(16, 32)), iv);
+  const cipher = createCipheriv('aes-128-cbc', createSecretKey(cek.subarray(16, 32)), iv);
   const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   return { iv, ciphertext, tag: cbcHmacTag(cek.subarray(0, 16), aad, iv, ciphertext) };
 }
@@ -61,7 +60,7 @@ export function openContent(
   if (cek.length !== CEK_LENGTH[enc] || iv.length !== IV_LENGTH[enc] || tag.length !== TAG_LENGTH) return undefined;
   try {
     if (enc === 'A256GCM') {
-      const decipher = createDecipheriv('aes-256-gcm', secretKey(cek), iv, { authTagLength: TAG_LENGTH });
+      const decipher = createDecipheriv('aes-256-gcm', createSecretKey(cek), iv, { authTagLength: TAG_LENGTH });
       decipher.setAAD(aad);
       decipher.setAuthTag(tag);
       const plaintext = decipher.update(ciphertext);
@@ -71,7 +70,7 @@ export function openContent(
     }
     const expected = cbcHmacTag(cek.subarray(0, 16), aad, iv, ciphertext);
     if (!timingSafeEqual(expected, tag)) return undefined;
-    const decipher = createDecipheriv('aes-128-cbc', secretKey(cek.subarray(16, 32)), iv);
+    const decipher = createDecipheriv('aes-128-cbc', createSecretKey(cek.subarray(16, 32)), iv);
     return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
   } catch {
     return undefined;

@@ -5,12 +5,11 @@
  *
  * @packageDocumentation
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
 
 import { BodyMalformedError, DecryptionFailedError } from '../../core/errors';
 import { pbkdf2Sha512 } from './pbkdf2-sha512';
 import { decodeBase64 } from '../../encoding/strict-base64';
-import { secretKey } from '../../keys/secret-key';
 
 const SALT_LENGTH = 64;
 const IV_LENGTH = 12;
@@ -40,7 +39,7 @@ export async function makePayloadKey(passphrase: Buffer): Promise<PayloadKey> {
 /** Encrypts the UTF-8 JSON text of a payload under a derived key; returns the base64 `encryptedPayload`. */
 export function sealPayloadWith(payloadKey: PayloadKey, json: string): string {
   const iv = randomBytes(IV_LENGTH);
-  const cipher = createCipheriv('aes-256-gcm', secretKey(payloadKey.key), iv, { authTagLength: TAG_LENGTH });
+  const cipher = createCipheriv('aes-256-gcm', createSecretKey(payloadKey.key), iv, { authTagLength: TAG_LENGTH });
   const ciphertext = Buffer.concat([cipher.update(json, 'utf8'), cipher.final()]);
   return Buffer.concat([payloadKey.salt, iv, cipher.getAuthTag(), ciphertext]).toString('base64');
 }
@@ -77,7 +76,7 @@ export function parseSealedPayload(encryptedPayload: string): SealedPayload {
 export async function openPayload(passphrase: Buffer, sealed: SealedPayload): Promise<Buffer> {
   const key = await deriveKey(passphrase, sealed.salt);
   try {
-    const decipher = createDecipheriv('aes-256-gcm', secretKey(key), sealed.iv, { authTagLength: TAG_LENGTH });
+    const decipher = createDecipheriv('aes-256-gcm', createSecretKey(key), sealed.iv, { authTagLength: TAG_LENGTH });
     decipher.setAuthTag(sealed.tag);
     const plaintext = decipher.update(sealed.ciphertext);
     // final() verifies the tag and adds nothing for GCM: skip a copy of a large plaintext.
