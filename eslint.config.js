@@ -16,7 +16,7 @@ module.exports = tseslint.config(
     },
   },
   {
-    files: ['src/compat/node-jose.ts', 'src/formats/legacy/pbkdf2-sha512.ts', 'src/cli/index.ts', 'src/custody/kms-sdk.ts', 'src/custody/pkcs11.ts'],
+    files: ['src/compat/node-jose.ts', 'src/accelerator/pbkdf2-sha512.ts', 'src/cli/index.ts', 'src/custody/kms-sdk.ts', 'src/custody/pkcs11.ts'],
     // node-jose is loaded on first use so that receivers do not pay for it at cold start;
     // the PBKDF2 accelerator is optional, so it is required at run time from a path known only
     // then; the CLI reads package.json (outside src/, so not importable) only for --version; the kms

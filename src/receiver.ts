@@ -43,8 +43,8 @@ export type { BodyFormat } from './sender/encryptor';
 export type { EncryptedBody } from './encoding/body-text';
 export type { UnwrapKey, UnwrapKeyRequest } from './keys/unwrap';
 export type { BodyContext } from './formats/jwe/body';
-export { keyDerivationBackend } from './formats/legacy/pbkdf2-sha512';
-export type { KeyDerivationBackend } from './formats/legacy/pbkdf2-sha512';
+export { keyDerivationBackend } from './accelerator/pbkdf2-sha512';
+export type { KeyDerivationBackend } from './accelerator/pbkdf2-sha512';
 export type { BodyHeader, JWK, JWKMetadata, JWKS, KeyUse, PrivateJWK, PrivateJWKS, PublicJWK, PublicJWKS } from './core/types';
 // Every error class and ERROR_CODES: a caller matches on them whichever entry it imports.
 export * from './core/errors';

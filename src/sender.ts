@@ -22,8 +22,8 @@ export {
 } from './core/algorithms';
 export type { WrapAlgorithm } from './core/algorithms';
 export type { BodyContext } from './formats/jwe/body';
-export { keyDerivationBackend } from './formats/legacy/pbkdf2-sha512';
-export type { KeyDerivationBackend } from './formats/legacy/pbkdf2-sha512';
+export { keyDerivationBackend } from './accelerator/pbkdf2-sha512';
+export type { KeyDerivationBackend } from './accelerator/pbkdf2-sha512';
 export type { JWK, JWKS, KeyUse, PublicJWK, PublicJWKS } from './core/types';
 // Every error class and ERROR_CODES: a caller matches on them whichever entry it imports.
 export * from './core/errors';

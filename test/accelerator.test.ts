@@ -7,8 +7,8 @@ import { getFips, pbkdf2Sync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { measureSpeedUp, planBuild, type Prerequisite } from '../src/cli/accelerator-build';
-import type { Accelerator } from '../src/formats/legacy/pbkdf2-sha512';
+import { measureSpeedUp, planBuild, type Prerequisite } from '../src/accelerator/build';
+import type { Accelerator } from '../src/accelerator/pbkdf2-sha512';
 import { itUnlessFips } from './helpers';
 
 let dir: string;
@@ -122,7 +122,7 @@ module.exports = { deriveSync, derive: async (p, s, n, len) => deriveSync(p, s, 
   const body = await (await rc.createRequestEncryptor(publicJWKS)).encrypt('k', { n: 1 });
   const payload = await (await rc.createRequestDecryptor(privateJWKS)).decrypt(body);
   if (payload.n !== 1) throw new Error('wrong payload');
-  const status = await require(${JSON.stringify(join(install, 'lib', 'formats', 'legacy', 'pbkdf2-sha512.js'))}).keyDerivationStatus();
+  const status = await require(${JSON.stringify(join(install, 'lib', 'accelerator', 'pbkdf2-sha512.js'))}).keyDerivationStatus();
   console.log(JSON.stringify({ backend: rc.keyDerivationBackend(), reason: status.reason, path: status.path }));
 })().catch((err) => { console.error(err); process.exit(1); });`;
     const env: NodeJS.ProcessEnv = { ...process.env, REQUEST_CRYPTO_ACCELERATOR: value };

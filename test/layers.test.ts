@@ -9,6 +9,7 @@ const SRC = join(__dirname, '..', 'src');
 const LAYERS: readonly (readonly string[])[] = [
   ['core'],
   ['encoding'],
+  ['accelerator'], // the optional PBKDF2 accelerator: its loader and its build driver
   ['keys'],
   ['jose'],
   ['formats'],

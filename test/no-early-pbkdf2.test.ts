@@ -1,12 +1,12 @@
 // PBKDF2 is the costly step of the legacy format; a malformed or forged body must never reach it.
 // It is watched where the library derives keys, whichever backend (native or crypto.pbkdf2) runs it.
 type KeyDerivation = typeof keyDerivation;
-jest.mock('../src/formats/legacy/pbkdf2-sha512', () => {
-  const actual = jest.requireActual<KeyDerivation>('../src/formats/legacy/pbkdf2-sha512');
+jest.mock('../src/accelerator/pbkdf2-sha512', () => {
+  const actual = jest.requireActual<KeyDerivation>('../src/accelerator/pbkdf2-sha512');
   return { ...actual, pbkdf2Sha512: jest.fn(actual.pbkdf2Sha512) };
 });
 
-import * as keyDerivation from '../src/formats/legacy/pbkdf2-sha512';
+import * as keyDerivation from '../src/accelerator/pbkdf2-sha512';
 
 import { body, CASES, decryptor, setUpHostileCases } from './hostile-cases';
 import { rejectionOf } from './helpers';

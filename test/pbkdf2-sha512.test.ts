@@ -7,13 +7,13 @@ import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 
 import type * as requestCrypto from '../src';
-import type * as addonLoader from '../src/formats/legacy/load-addon';
-import type * as loader from '../src/formats/legacy/pbkdf2-sha512';
-import { pbkdf2Sha512 } from '../src/formats/legacy/pbkdf2-sha512';
+import type * as addonLoader from '../src/accelerator/load-addon';
+import type * as loader from '../src/accelerator/pbkdf2-sha512';
+import { pbkdf2Sha512 } from '../src/accelerator/pbkdf2-sha512';
 import { itUnlessFips, vectors } from './helpers';
 
 const ACCELERATOR_PATH = join(__dirname, '..', 'native', 'build', 'Release', 'pbkdf2_sha512.node');
-const LOAD_ADDON = '../src/formats/legacy/load-addon';
+const LOAD_ADDON = '../src/accelerator/load-addon';
 
 /**
  * Makes the loader's addon loading give `factory()` for the file at `path` (and JavaScript
@@ -193,7 +193,7 @@ function isolated(): typeof requestCrypto {
 function isolatedLoader(): typeof loader {
   let loaded: typeof loader | undefined;
   jest.isolateModules(() => {
-    loaded = jest.requireActual<typeof loader>('../src/formats/legacy/pbkdf2-sha512');
+    loaded = jest.requireActual<typeof loader>('../src/accelerator/pbkdf2-sha512');
   });
   return loaded!;
 }

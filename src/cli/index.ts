@@ -8,7 +8,7 @@
  *
  * @packageDocumentation
  */
-import { AcceleratorBuildError } from './accelerator-build';
+import { AcceleratorBuildError } from '../accelerator/build';
 import { NoKeyFoundError, RequestCryptoError } from '../core/errors';
 import { UsageError } from './args';
 import type { Command } from './command';

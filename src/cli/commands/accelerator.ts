@@ -1,5 +1,5 @@
 /** `request-crypto accelerator build|status`: the optional PBKDF2 accelerator. @packageDocumentation */
-import { acceleratorStatus, buildAccelerator } from '../accelerator-build';
+import { acceleratorStatus, buildAccelerator } from '../../accelerator/build';
 import { parseCommandLine, UsageError } from '../args';
 import type { Command } from '../command';
 

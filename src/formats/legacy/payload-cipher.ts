@@ -8,7 +8,7 @@
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
 
 import { BodyMalformedError, DecryptionFailedError } from '../../core/errors';
-import { pbkdf2Sha512 } from './pbkdf2-sha512';
+import { pbkdf2Sha512 } from '../../accelerator/pbkdf2-sha512';
 import { decodeBase64 } from '../../encoding/strict-base64';
 
 const SALT_LENGTH = 64;

@@ -22,7 +22,7 @@ import {
   NATIVE_ENV,
   packageAcceleratorPath,
   passesFormatCheck,
-} from '../formats/legacy/pbkdf2-sha512';
+} from './pbkdf2-sha512';
 
 /** Why `accelerator build` stopped. The CLI prints it as `request-crypto: ERR_ACCELERATOR_BUILD: …`. */
 export class AcceleratorBuildError extends Error {

@@ -60,7 +60,7 @@ const FORMAT_ITERATIONS = 10_000;
  */
 export function packageAcceleratorPath(): string | undefined {
   // src/formats/legacy and lib/formats/legacy sit three levels below the package root; node-gyp builds in native/.
-  return typeof __dirname === 'string' ? join(__dirname, '..', '..', '..', 'native', 'build', 'Release', ACCELERATOR_FILE) : undefined;
+  return typeof __dirname === 'string' ? join(__dirname, '..', '..', 'native', 'build', 'Release', ACCELERATOR_FILE) : undefined;
 }
 
 /** True when FIPS mode is on: then every derivation must go through OpenSSL's providers. */
