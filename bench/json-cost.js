@@ -98,7 +98,7 @@ function runUnits(dir) {
     const text = make(n);
     const file = path.join(dir, 'unit.json');
     fs.writeFileSync(file, text);
-    const price = measureJsonCost(Buffer.from(text, 'utf8'), { maxCost: Number.MAX_SAFE_INTEGER, maxDepth: 64 });
+    const price = measureJsonCost(Buffer.from(text, 'utf8'), { maxPayloadCost: Number.MAX_SAFE_INTEGER, maxPayloadDepth: 64 });
     // The worst of the runs: a receiver meets the slow one too.
     let worst = { wallMs: 0, cpuMs: 0, heap: 0, rss: 0 };
     for (let run = 0; run < runs; run += 1) {
@@ -121,7 +121,7 @@ function largestAccepted(make, maxCost, maxBytes) {
   let high = 2;
   const fits = (n) => {
     const text = make(n);
-    return text.length <= maxBytes && measureJsonCost(Buffer.from(text), { maxCost, maxDepth: 64 }) <= maxCost;
+    return text.length <= maxBytes && measureJsonCost(Buffer.from(text), { maxPayloadCost: maxCost, maxPayloadDepth: 64 }) <= maxCost;
   };
   while (fits(high)) high *= 2;
   while (high - low > Math.max(1, Math.floor(low / 500))) {

@@ -96,7 +96,7 @@ function distinctNames(count: number, bytes = 0): Record<string, unknown> {
 
 /** The largest `make(n)` the default cost limit accepts (to within 0.5 %). */
 function largestAccepted<T>(make: (n: number) => T): T {
-  const fits = (n: number): boolean => measureJsonCost(Buffer.from(JSON.stringify(make(n))), { maxCost: DEFAULT_MAX_PAYLOAD_COST, maxDepth: 64 }) <= DEFAULT_MAX_PAYLOAD_COST;
+  const fits = (n: number): boolean => measureJsonCost(Buffer.from(JSON.stringify(make(n))), { maxPayloadCost: DEFAULT_MAX_PAYLOAD_COST, maxPayloadDepth: 64 }) <= DEFAULT_MAX_PAYLOAD_COST;
   let low = 1;
   let high = 2;
   while (fits(high)) high *= 2;

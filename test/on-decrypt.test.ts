@@ -68,7 +68,7 @@ describe('onDecrypt: one event per call', () => {
         enc: 'A128CBC-HS256',
         compressed: false,
         bodySha256: createHash('sha256').update(legacyBody).digest('hex'),
-        payloadCost: measureJsonCost(Buffer.from(JSON.stringify(PAYLOAD)), { maxCost: DEFAULT_MAX_PAYLOAD_COST, maxDepth: 64 }),
+        payloadCost: measureJsonCost(Buffer.from(JSON.stringify(PAYLOAD)), { maxPayloadCost: DEFAULT_MAX_PAYLOAD_COST, maxPayloadDepth: 64 }),
         maxPayloadCost: DEFAULT_MAX_PAYLOAD_COST,
         bodyBytes: legacyBody.length,
         durationMs: expect.any(Number),
@@ -265,7 +265,7 @@ describe('onDecrypt: why a body was refused', () => {
     const { decryptor, events } = await observed(vectors.privateJWKS, { maxPayloadCost: 5000 });
     const payload = { marker: PAYLOAD.marker, items: new Array(300).fill(0) };
     const err = await rejectionOf(decryptor.decrypt(await encryptor.encrypt('kibana1', payload, { format: 'jwe' })));
-    const price = measureJsonCost(Buffer.from(JSON.stringify(payload)), { maxCost: 5000, maxDepth: 64 });
+    const price = measureJsonCost(Buffer.from(JSON.stringify(payload)), { maxPayloadCost: 5000, maxPayloadDepth: 64 });
     expect(price).toBeGreaterThan(5000);
     expect(err.code).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
     expect(err).toMatchObject({ cost: price, maxCost: 5000 });

@@ -12,7 +12,7 @@ import {
   type Encryptor,
 } from '../src';
 import { JSON_COST_WEIGHTS as W, checkJsonCost, measureJsonCost } from '../src/encoding/bounded-json';
-import { sealJweBody } from '../src/formats/jwe/body';
+import { JWE_BODY } from '../src/formats/jwe/body';
 import { loadKeyring } from '../src/keys/keyset';
 import { packBody } from '../src/formats/legacy/envelope';
 import { wrapPassphrase } from '../src/formats/legacy/key-envelope';
@@ -41,7 +41,7 @@ async function bodyOfJson(json: string, options: Options): Promise<string> {
     const passphrase = nodeCrypto.randomBytes(32);
     return packBody(wrapPassphrase(key, passphrase), sealPayloadWith(await makePayloadKey(passphrase), json));
   }
-  return sealJweBody(key, json, { compress: 'compress' in options, context: undefined, now: Date.now() });
+  return JWE_BODY.seal(key, json, { compress: 'compress' in options, context: undefined, now: Date.now() });
 }
 
 let encryptor: Encryptor;
@@ -114,7 +114,7 @@ describe.each(FORMATS)('payload limits, %s bodies', (_name, options) => {
     // One object, two members of a new shape each (their one-byte names), two strings and their bytes.
     const stringBytes = Buffer.byteLength(JSON.stringify(payload.a)) - 2 + 1;
     const price = W.object + 2 * (W.member + W.newShape + W.stringByte) + 2 * W.string + stringBytes * W.stringByte;
-    expect(measureJsonCost(Buffer.from(text), { maxCost: 1e9, maxDepth: 1 })).toBe(price);
+    expect(measureJsonCost(Buffer.from(text), { maxPayloadCost: 1e9, maxPayloadDepth: 1 })).toBe(price);
     const decryptor = await createRequestDecryptor(vectors.privateJWKS, { maxPayloadCost: price, maxPayloadDepth: 1 });
     await expect(decryptor.decrypt(await encryptor.encrypt('kibana1', payload, options))).resolves.toEqual(payload);
   });
@@ -188,7 +188,7 @@ describe('measureJsonCost', () => {
   };
   const verdict = (text: string, maxCost: number, maxDepth: number): string => {
     try {
-      checkJsonCost(Buffer.from(text), { maxCost, maxDepth });
+      checkJsonCost(Buffer.from(text), { maxPayloadCost: maxCost, maxPayloadDepth: maxDepth });
       return 'ok';
     } catch (err) {
       return (err as { code: string }).code;
@@ -208,7 +208,7 @@ describe('measureJsonCost', () => {
       fc.property(values, (value) => {
         const text = JSON.stringify(value);
         const { cost, depth } = priced(value, new Set());
-        expect(measureJsonCost(Buffer.from(text), { maxCost: 1e9, maxDepth: 64 })).toBe(cost);
+        expect(measureJsonCost(Buffer.from(text), { maxPayloadCost: 1e9, maxPayloadDepth: 64 })).toBe(cost);
         expect(verdict(text, cost, depth)).toBe('ok');
         expect(verdict(text, cost - 1, depth)).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
         if (depth > 0) expect(verdict(text, cost, depth - 1)).toBe(ERROR_CODES.PAYLOAD_TOO_COMPLEX);
@@ -220,11 +220,11 @@ describe('measureJsonCost', () => {
   it('prices the same JSON alike with spaces between its tokens', () => {
     const text = JSON.stringify({ a: [1.5, [], {}, 'x'], b: { a: [] } });
     const spaced = JSON.stringify(JSON.parse(text), null, 2);
-    expect(measureJsonCost(Buffer.from(spaced), { maxCost: 1e9, maxDepth: 64 })).toBe(measureJsonCost(Buffer.from(text), { maxCost: 1e9, maxDepth: 64 }));
+    expect(measureJsonCost(Buffer.from(spaced), { maxPayloadCost: 1e9, maxPayloadDepth: 64 })).toBe(measureJsonCost(Buffer.from(text), { maxPayloadCost: 1e9, maxPayloadDepth: 64 }));
   });
 
   it('prices a member under names seen before in that order at member only, and a new order as new shapes', () => {
-    const price = (text: string): number => measureJsonCost(Buffer.from(text), { maxCost: 1e9, maxDepth: 64 });
+    const price = (text: string): number => measureJsonCost(Buffer.from(text), { maxPayloadCost: 1e9, maxPayloadDepth: 64 });
     const one = price('[{"a":0,"b":0}]');
     expect(price('[{"a":0,"b":0},{"a":0,"b":0}]') - one).toBe(W.element + W.object + 2 * W.member);
     expect(price('[{"a":0,"b":0},{"b":0,"a":0}]') - one).toBe(W.element + W.object + 2 * (W.member + W.newShape + W.stringByte));
@@ -235,14 +235,14 @@ describe('measureJsonCost', () => {
     const once = Array.from({ length: 3000 }, (_, i) => ({ [`k${i}`]: i }));
     const value = [...once, ...once, ...once.map((each, i) => ({ ...each, [`m${i % 7}`]: 0 }))];
     const text = JSON.stringify(value);
-    expect(measureJsonCost(Buffer.from(text), { maxCost: 1e9, maxDepth: 64 })).toBe(priced(value, new Set()).cost);
+    expect(measureJsonCost(Buffer.from(text), { maxPayloadCost: 1e9, maxPayloadDepth: 64 })).toBe(priced(value, new Set()).cost);
   });
 
   it('prices every member of a payload with more new shapes than its table holds as new', () => {
     // 4,000 distinct names with a table sized for at most 2 new shapes: none is ever found again.
     const text = `[${Array.from({ length: 4000 }, (_, i) => `{"k${i}":0}`).join(',')},${Array.from({ length: 4000 }, (_, i) => `{"k${i}":0}`).join(',')}]`;
-    const exact = measureJsonCost(Buffer.from(text), { maxCost: 1e9, maxDepth: 64 });
-    const small = measureJsonCost(Buffer.from(text), { maxCost: W.newShape, maxDepth: 64 });
+    const exact = measureJsonCost(Buffer.from(text), { maxPayloadCost: 1e9, maxPayloadDepth: 64 });
+    const small = measureJsonCost(Buffer.from(text), { maxPayloadCost: W.newShape, maxPayloadDepth: 64 });
     expect(small).toBeGreaterThan(exact);
   });
 

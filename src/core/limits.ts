@@ -49,3 +49,18 @@ export const DEFAULT_MAX_PENDING_UNWRAPS = 256;
  * private-key operation. Four decryptors' worth, so that one flooded decryptor never fills it.
  */
 export const DEFAULT_MAX_PENDING_UNWRAPS_PER_PROCESS = 4 * DEFAULT_MAX_PENDING_UNWRAPS;
+
+/**
+ * The limits one body is held to, resolved from the decryptor's options (one name each, the
+ * option's own, in every layer that checks one).
+ */
+export interface BodyLimits {
+  /** Longest body text, in characters (`maxBodyBytes`). */
+  readonly maxBodyBytes: number;
+  /** Longest plaintext, inflated or not, in bytes (`maxPayloadBytes`). */
+  readonly maxPayloadBytes: number;
+  /** Most cost units a payload may be priced at (`maxPayloadCost`). */
+  readonly maxPayloadCost: number;
+  /** Deepest nesting of arrays and objects in a payload (`maxPayloadDepth`). */
+  readonly maxPayloadDepth: number;
+}

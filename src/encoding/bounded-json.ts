@@ -8,14 +8,10 @@
  * @packageDocumentation
  */
 import { BodyMalformedError, PayloadTooComplexError } from '../core/errors';
+import type { BodyLimits } from '../core/limits';
 
 /** What one payload may cost. */
-export interface JsonLimits {
-  /** Most cost units ({@link JSON_COST_WEIGHTS}) a payload may be priced at. */
-  readonly maxCost: number;
-  /** Deepest nesting of arrays and objects. */
-  readonly maxDepth: number;
-}
+export type JsonLimits = Pick<BodyLimits, 'maxPayloadCost' | 'maxPayloadDepth'>;
 
 /**
  * What `JSON.parse` costs V8 per thing it builds, in cost units: one unit is about one byte of
@@ -226,18 +222,18 @@ function slotOf(shape: number, nameHash: number, mask: number): number {
 
 /**
  * Prices `bytes` in cost units ({@link JSON_COST_WEIGHTS}) and returns the price. Throws
- * {@link PayloadTooComplexError} when they nest deeper than `maxDepth`, and
+ * {@link PayloadTooComplexError} when they nest deeper than `maxPayloadDepth`, and
  * {@link BodyMalformedError} when a string in them never closes. It does not validate JSON;
- * `JSON.parse` does that afterwards. `maxCost` only sizes the shape table: the price is exact up
+ * `JSON.parse` does that afterwards. `maxPayloadCost` only sizes the shape table: the price is exact up
  * to it and never lower than the truth above it.
  */
 export function measureJsonCost(bytes: Buffer, limits: JsonLimits): number {
-  const { maxDepth } = limits;
+  const maxDepth = limits.maxPayloadDepth;
   const end = bytes.length;
   // Per level: whether it is an array, and an object's shape so far (0: no names yet).
   const inArray = new Uint8Array(maxDepth + 1);
   const shapeAt = new Int32Array(maxDepth + 1);
-  const shapes = new ShapeTable(bytes, Math.min(Math.ceil(limits.maxCost / W.newShape) + 1, Math.ceil(end / 4)));
+  const shapes = new ShapeTable(bytes, Math.min(Math.ceil(limits.maxPayloadCost / W.newShape) + 1, Math.ceil(end / 4)));
   let depth = 0;
   let objects = 0;
   let arrays = 0;
@@ -353,14 +349,14 @@ export function measureJsonCost(bytes: Buffer, limits: JsonLimits): number {
 
 /**
  * Throws {@link PayloadTooComplexError} (with the price and the limit) when `bytes` cost more
- * than `limits.maxCost` or nest deeper than `limits.maxDepth`; returns the price otherwise.
+ * than `limits.maxPayloadCost` or nest deeper than `limits.maxPayloadDepth`; returns the price otherwise.
  */
 export function checkJsonCost(bytes: Buffer, limits: JsonLimits): number {
   const cost = measureJsonCost(bytes, limits);
-  if (cost > limits.maxCost) {
+  if (cost > limits.maxPayloadCost) {
     throw new PayloadTooComplexError(
-      `payload is too complex: it costs ${cost} units, more than maxPayloadCost (${limits.maxCost})`,
-      { cost, maxCost: limits.maxCost },
+      `payload is too complex: it costs ${cost} units, more than maxPayloadCost (${limits.maxPayloadCost})`,
+      { cost, maxCost: limits.maxPayloadCost },
     );
   }
   return cost;

@@ -2,24 +2,20 @@
  * The shape every body format has, so that the receiver opens both the same way: `parse` the
  * outer structure, `inspect` the header (everything about the body is settled here, before any
  * key is used), then `open` it with the chosen key and an unwrap function. Each step returns what
- * it learned; nothing here knows about the receiver's events. On the way out each format module
- * has its `seal…Body` function (`sealJweBody`, `sealLegacyBody`), which the sender calls.
+ * it learned; nothing here knows about the receiver's events. On the way out the sender calls the
+ * same object's `seal`, with the options that format takes.
  *
  * @packageDocumentation
  */
 import type { WrapAlgorithm } from '../core/algorithms';
 import type { BodyContext } from '../core/context';
+import type { BodyLimits } from '../core/limits';
 import type { BodyFormat, BodyHeader, JWKMetadata } from '../core/types';
 import type { RecipientKey } from '../keys/keyset';
 import type { UnwrapKey } from '../keys/unwrap';
 
 /** The sizes a body may have: the decryptor's `maxBodyBytes` and `maxPayloadBytes`. */
-export interface BodySizeLimits {
-  /** Longest body text, in characters. */
-  readonly maxBodyBytes: number;
-  /** Longest plaintext, inflated or not, in bytes. */
-  readonly maxPayloadBytes: number;
-}
+export type BodySizeLimits = Pick<BodyLimits, 'maxBodyBytes' | 'maxPayloadBytes'>;
 
 /** What a body's checked header says, known before any key is used. */
 export interface LearnedHeader {
@@ -59,8 +55,14 @@ export interface OpenedBody {
   readonly metadata: OpenedMetadata;
 }
 
-/** One wire format, as the receiver uses it. */
-export interface WireFormat<Parsed, Inspected extends InspectedBody> {
+/** What `seal` is told in every format; each format's options add what it needs. */
+export interface SealOptions {
+  /** The key wrap to use instead of the key's own `alg` (`RSA-OAEP` for a key without one). */
+  readonly keyWrapAlgorithm?: WrapAlgorithm | undefined;
+}
+
+/** One wire format, as the receiver opens it and the sender seals it. */
+export interface WireFormat<Parsed, Inspected extends InspectedBody, Seal extends SealOptions = SealOptions> {
   readonly name: BodyFormat;
   /** The outer structure; throws `BodyMalformedError` or `BodyTooLargeError`. */
   parse(text: string, limits: BodySizeLimits): Parsed;
@@ -68,4 +70,6 @@ export interface WireFormat<Parsed, Inspected extends InspectedBody> {
   inspect(parsed: Parsed, limits: BodySizeLimits): Inspected;
   /** Unwraps the content key with `unwrap` and authenticates; any failure is `DecryptionFailedError`. */
   open(inspected: Inspected, key: RecipientKey, unwrap: UnwrapKey, wantPlaintext: boolean): Promise<OpenedBody>;
+  /** Makes a body of this format for `key` holding `json`. */
+  seal(key: RecipientKey, json: string, options: Seal): string;
 }

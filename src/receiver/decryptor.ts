@@ -18,12 +18,13 @@ import {
   DEFAULT_MAX_PENDING_UNWRAPS,
   DEFAULT_MAX_PENDING_UNWRAPS_PER_PROCESS,
   PAYLOAD_COST_PER_VALUE,
+  type BodyLimits,
 } from '../core/limits';
 import { bodySha256, bodyText, type EncryptedBody } from '../encoding/body-text';
-import { parseBoundedJson, type JsonLimits } from '../encoding/bounded-json';
+import { parseBoundedJson } from '../encoding/bounded-json';
 import { checkContext, checkFreshness, isContext, isJweBody, JWE_BODY, type BodyContext } from '../formats/jwe/body';
 import { LEGACY_BODY } from '../formats/legacy/body';
-import type { BodySizeLimits, InspectedBody, OpenedBody, OpenedMetadata, WireFormat } from '../formats/wire-format';
+import type { InspectedBody, OpenedBody, OpenedMetadata, SealOptions, WireFormat } from '../formats/wire-format';
 import { chooseKey } from '../jose/decrypt';
 import { loadKeyring, type Keyring } from '../keys/keyset';
 import { unwrapInProcess, type KeyCustody, type UnwrapKey } from '../keys/unwrap';
@@ -225,14 +226,12 @@ function checkDecryptOptions(options: DecryptOptions<StandardSchemaV1 | undefine
   }
 }
 
-interface Limits extends JsonLimits, BodySizeLimits {}
-
 /** One body through its format's three steps; what each step learns goes into `facts`. */
-async function openWith<P, I extends InspectedBody>(
-  format: WireFormat<P, I>,
+async function openWith<P, I extends InspectedBody, S extends SealOptions>(
+  format: WireFormat<P, I, S>,
   keyring: Keyring,
   text: string,
-  limits: Limits,
+  limits: BodyLimits,
   custody: KeyCustody,
   wantPlaintext: boolean,
   facts: BodyFacts | undefined,
@@ -248,7 +247,7 @@ async function openWith<P, I extends InspectedBody>(
 function openBody(
   keyring: Keyring,
   text: string,
-  limits: Limits,
+  limits: BodyLimits,
   custody: KeyCustody,
   wantPlaintext: boolean,
   facts?: BodyFacts,
@@ -259,18 +258,18 @@ function openBody(
 }
 
 /** The payload parsed once its price is within the limit; the price goes into `facts` either way. */
-function parsePriced(plaintext: Buffer, limits: Limits, facts: BodyFacts | undefined): unknown {
+function parsePriced(plaintext: Buffer, limits: BodyLimits, facts: BodyFacts | undefined): unknown {
   try {
     const { value, cost } = parseBoundedJson(plaintext, limits);
     if (facts !== undefined) {
       facts.payloadCost = cost;
-      facts.maxPayloadCost = limits.maxCost;
+      facts.maxPayloadCost = limits.maxPayloadCost;
     }
     return value;
   } catch (err) {
     if (facts !== undefined && err instanceof PayloadTooComplexError && err.cost !== undefined) {
       facts.payloadCost = err.cost;
-      facts.maxPayloadCost = limits.maxCost;
+      facts.maxPayloadCost = limits.maxPayloadCost;
     }
     throw err;
   }
@@ -310,11 +309,11 @@ export async function createRequestDecryptor(
   options: DecryptorOptions = {},
 ): Promise<Decryptor> {
   checkKnownOptions(options, DECRYPTOR_OPTION_NAMES, 'createRequestDecryptor');
-  const limits: Limits = {
+  const limits: BodyLimits = {
     maxBodyBytes: limitOption('maxBodyBytes', options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES),
     maxPayloadBytes: limitOption('maxPayloadBytes', options.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES),
-    maxCost: costLimit(options),
-    maxDepth: limitOption('maxPayloadDepth', options.maxPayloadDepth, DEFAULT_MAX_PAYLOAD_DEPTH),
+    maxPayloadCost: costLimit(options),
+    maxPayloadDepth: limitOption('maxPayloadDepth', options.maxPayloadDepth, DEFAULT_MAX_PAYLOAD_DEPTH),
   };
   const tolerance = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
   if (!(typeof tolerance === 'number' && tolerance >= 0 && Number.isFinite(tolerance))) {

@@ -12,10 +12,10 @@ import {
   PayloadNotSerializableError,
   RequestCryptoError,
 } from '../core/errors';
-import { isContext, sealJweBody, type BodyContext } from '../formats/jwe/body';
+import { isContext, JWE_BODY, type BodyContext } from '../formats/jwe/body';
 import { MAX_CONTEXT_PAIRS } from '../jose/compact';
 import { loadKeyring, type Keyring } from '../keys/keyset';
-import { sealLegacyBody } from '../formats/legacy/body';
+import { LEGACY_BODY } from '../formats/legacy/body';
 import { PreparedKeys } from '../formats/legacy/prepared-keys';
 import type { BodyFormat, PublicJWKS } from '../core/types';
 
@@ -102,7 +102,7 @@ async function encryptLegacy(
   const key = keyring.get(kid);
   if (key === undefined) throw new MissingKidError(kid);
   const payloadKey = await keys.take();
-  return sealLegacyBody(key, payloadKey, json, { keyWrapAlgorithm: alg });
+  return LEGACY_BODY.seal(key, json, { payloadKey, keyWrapAlgorithm: alg });
 }
 
 /**
@@ -143,7 +143,7 @@ export async function createRequestEncryptor(
     }
     const key = keyring.get(kid);
     if (key === undefined) throw new MissingKidError(kid);
-    return sealJweBody(key, json, {
+    return JWE_BODY.seal(key, json, {
       compress: callOptions.compress === true,
       context: callOptions.context,
       now: Date.now(),

@@ -6,14 +6,12 @@
  * @packageDocumentation
  */
 import { BodyExpiredError, ContextMismatchError } from '../../core/errors';
-import type { WrapAlgorithm } from '../../core/algorithms';
 import type { BodyContext } from '../../core/context';
 import { parseCompactJwe, type CompactJwe } from '../../jose/compact';
 import { checkJweHeader, openJwe, type CheckedHeader, type JweExpectations } from '../../jose/decrypt';
 import { encryptCompactJwe, wrapAlgorithmOf } from '../../jose/encrypt';
-import type { RecipientKey } from '../../keys/keyset';
 import type { BodyHeader } from '../../core/types';
-import type { BodySizeLimits, InspectedBody, OpenedMetadata, WireFormat } from '../wire-format';
+import type { BodySizeLimits, InspectedBody, OpenedMetadata, SealOptions, WireFormat } from '../wire-format';
 
 export { isContext, type BodyContext } from '../../core/context';
 
@@ -25,22 +23,14 @@ export function isJweBody(text: string): boolean {
   return text.includes('.');
 }
 
-/** Makes a `'jwe'` body. */
-export function sealJweBody(
-  key: RecipientKey,
-  json: string,
-  options: { compress: boolean; context: BodyContext | undefined; now: number; keyWrapAlgorithm?: WrapAlgorithm | undefined },
-): string {
-  const header: Record<string, unknown> = {
-    alg: wrapAlgorithmOf(key, options.keyWrapAlgorithm),
-    enc: 'A256GCM',
-    kid: key.kid,
-    iat: Math.floor(options.now / 1000),
-    cty: 'json',
-  };
-  if (options.compress) header.zip = 'DEF';
-  if (options.context !== undefined) header[CONTEXT_HEADER] = { ...options.context };
-  return encryptCompactJwe(key, 'A256GCM', header, Buffer.from(json, 'utf8'), options.compress);
+/** What sealing a `'jwe'` body takes. */
+export interface JweSealOptions extends SealOptions {
+  /** Deflate the payload before encrypting it (`zip: "DEF"`). */
+  readonly compress: boolean;
+  /** String pairs bound into the protected header (`ctx`). */
+  readonly context: BodyContext | undefined;
+  /** The issue time, in milliseconds since the epoch (`iat`, in seconds). */
+  readonly now: number;
 }
 
 /** A `'jwe'` body whose header passed its checks. */
@@ -56,9 +46,9 @@ function expectationsOf(limits: BodySizeLimits): JweExpectations {
 
 /**
  * The `'jwe'` format, for a `text` that comes from `bodyText` (ASCII only): split and decode,
- * check the header, then unwrap and decrypt.
+ * check the header, then unwrap and decrypt; or seal a payload into one.
  */
-export const JWE_BODY: WireFormat<CompactJwe, InspectedJweBody> = {
+export const JWE_BODY: WireFormat<CompactJwe, InspectedJweBody, JweSealOptions> = {
   name: 'jwe',
   // `text` comes from bodyText, which refused every character above U+007F.
   parse: (text, limits) => parseCompactJwe(text, { maxLength: limits.maxBodyBytes, maxHeaderLength: 16384 }, true),
@@ -80,6 +70,18 @@ export const JWE_BODY: WireFormat<CompactJwe, InspectedJweBody> = {
     if (iat !== undefined) metadata.issuedAt = iat;
     if (context !== undefined) metadata.context = { ...context };
     return { plaintext, metadata };
+  },
+  seal(key, json, options) {
+    const header: Record<string, unknown> = {
+      alg: wrapAlgorithmOf(key, options.keyWrapAlgorithm),
+      enc: 'A256GCM',
+      kid: key.kid,
+      iat: Math.floor(options.now / 1000),
+      cty: 'json',
+    };
+    if (options.compress) header.zip = 'DEF';
+    if (options.context !== undefined) header[CONTEXT_HEADER] = { ...options.context };
+    return encryptCompactJwe(key, 'A256GCM', header, Buffer.from(json, 'utf8'), options.compress);
   },
 };
 

@@ -5,11 +5,9 @@
  *
  * @packageDocumentation
  */
-import type { WrapAlgorithm } from '../../core/algorithms';
 import { BodyTooLargeError } from '../../core/errors';
 import type { BodyHeader } from '../../core/types';
-import type { RecipientKey } from '../../keys/keyset';
-import type { InspectedBody, WireFormat } from '../wire-format';
+import type { InspectedBody, SealOptions, WireFormat } from '../wire-format';
 import { openEnvelope, packBody, type PackedBody } from './envelope';
 import { checkKeyEnvelope, openKeyEnvelope, wrapPassphrase, type CheckedKeyEnvelope } from './key-envelope';
 import { openPayload, parseSealedPayload, sealPayloadWith, type PayloadKey, type SealedPayload } from './payload-cipher';
@@ -20,8 +18,14 @@ export interface InspectedLegacyBody extends InspectedBody {
   readonly sealed: SealedPayload;
 }
 
+/** What sealing a legacy body takes. */
+export interface LegacySealOptions extends SealOptions {
+  /** A fresh passphrase and the key PBKDF2 derived from it (prepared ahead); used for this body only. */
+  readonly payloadKey: PayloadKey;
+}
+
 /** The legacy format. Everything about the body is settled before any key is used or PBKDF2 runs. */
-export const LEGACY_BODY: WireFormat<PackedBody, InspectedLegacyBody> = {
+export const LEGACY_BODY: WireFormat<PackedBody, InspectedLegacyBody, LegacySealOptions> = {
   name: 'legacy',
   parse: (text) => openEnvelope(text),
   inspect(packed, limits) {
@@ -44,12 +48,8 @@ export const LEGACY_BODY: WireFormat<PackedBody, InspectedLegacyBody> = {
       passphrase.fill(0);
     }
   },
+  // The passphrase wrapped with `keyWrapAlgorithm` (by default the key's), the payload sealed under
+  // the key PBKDF2 derived from it.
+  seal: (key, json, { payloadKey, keyWrapAlgorithm }) =>
+    packBody(wrapPassphrase(key, payloadKey.passphrase, keyWrapAlgorithm), sealPayloadWith(payloadKey, json)),
 };
-
-/**
- * Makes a legacy body for `key`: the passphrase of `payloadKey` wrapped with `keyWrapAlgorithm`
- * (by default the key's), the payload sealed under the key PBKDF2 derived from it.
- */
-export function sealLegacyBody(key: RecipientKey, payloadKey: PayloadKey, json: string, options: { keyWrapAlgorithm?: WrapAlgorithm | undefined }): string {
-  return packBody(wrapPassphrase(key, payloadKey.passphrase, options.keyWrapAlgorithm), sealPayloadWith(payloadKey, json));
-}
