@@ -371,9 +371,16 @@ async function main() {
     ...extra,
   };
   fs.writeFileSync(path.join(HERE, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  fs.writeFileSync(path.join(HERE, 'RESULTS.md'), renderMarkdown(results));
+  // The sections written by hand after KEPT_MARK (the migration run, the pool's findings) stay.
+  const resultsFile = path.join(HERE, 'RESULTS.md');
+  const previous = fs.existsSync(resultsFile) ? fs.readFileSync(resultsFile, 'utf8') : '';
+  const kept = previous.includes(KEPT_MARK) ? previous.slice(previous.indexOf(KEPT_MARK)) : '';
+  fs.writeFileSync(resultsFile, kept === '' ? renderMarkdown(results) : `${renderMarkdown(results)}\n${kept}`);
   console.log(`done in ${results.seconds.toFixed(0)} s; wrote bench/results.json and bench/RESULTS.md`);
 }
+
+/** The line in bench/RESULTS.md after which the text is written by hand and kept by a new run. */
+const KEPT_MARK = '<!-- Written by hand from here on; npm run bench keeps it. -->';
 
 function renderMarkdown(r) {
   const lines = [];
@@ -396,7 +403,7 @@ function renderMarkdown(r) {
   lines.push('');
   if (r.rsaProbeUs) {
     lines.push(`**The machine's state** around the rows against jose 6: one RSA-2048 private operation on one thread took ${fmt(r.rsaProbeUs.before)} µs ` +
-      `before them and ${fmt(r.rsaProbeUs.after)} µs after. The 10 KB row with 32 in flight moves with this figure (see "The receiver at scale" below).`);
+      `before them and ${fmt(r.rsaProbeUs.after)} µs after. The 10 KB row with 32 in flight moves with this figure (see "The unwrap pool" below).`);
     lines.push('');
   }
   if (r.coldStart) {
