@@ -12,7 +12,7 @@ if (!existsSync(SOFTHSM_LIBRARY)) missing.push(`the SoftHSM2 library ${SOFTHSM_L
 try {
   require.resolve('pkcs11js/build/Release/pkcs11.node');
 } catch {
-  missing.push("pkcs11js's addon (npm rebuild pkcs11js; it needs a C++ compiler)");
+  missing.push('pkcs11js with its addon (npm run setup:pkcs11; it needs a C++ compiler)');
 }
 if (missing.length > 0) {
   throw new Error(

@@ -6,19 +6,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 
-import type * as Pkcs11js from 'pkcs11js';
 
 import { InvalidArgumentError, KeyServiceUnavailableError } from '../core/errors';
 import { isMissingModule, kidMap, missingPeer, rsaPublicJwk, wrapAlgorithmOption } from './options';
-import { isWrapAlgorithm, type WrapAlgorithm } from '../keys/keyset';
+import { isWrapAlgorithm, type WrapAlgorithm } from '../core/algorithms';
 import { TOKEN_PROCESS_SCRIPT, type TokenProcessJob, type TokenProcessMessage, type TokenProcessStart } from './pkcs11-process';
+import type { Pkcs11Library, Pkcs11Module } from './pkcs11-api';
 import type { UnwrapKey, UnwrapKeyRequest } from '../keys/unwrap';
 import type { PublicJWKS } from '../core/types';
 
 export type { UnwrapKey, UnwrapKeyRequest } from '../keys/unwrap';
-export type { WrapAlgorithm } from '../keys/keyset';
+export type { WrapAlgorithm } from '../core/algorithms';
 
-type Pkcs11Module = typeof Pkcs11js;
 type Handle = Buffer;
 
 /** Sessions a {@link createPkcs11KeyUnwrapper} opens unless told otherwise. */
@@ -132,7 +131,7 @@ function pkcs11jsPath(): string {
 /** A loaded PKCS#11 library, shared by every user in this process. */
 interface Library {
   readonly js: Pkcs11Module;
-  readonly pkcs11: Pkcs11js.PKCS11;
+  readonly pkcs11: Pkcs11Library;
   readonly path: string;
   users: number;
   /** False when something else in the process had initialised it: then that finalises it. */
