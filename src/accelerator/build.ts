@@ -13,6 +13,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pbkdf2, randomBytes } from 'node:crypto';
 
+import { LEGACY_KEY_DERIVATION } from '../core/algorithms';
 import {
   ACCELERATOR_ENV,
   ACCELERATOR_FILE,
@@ -244,8 +245,9 @@ function runNodeGyp(command: string[], args: string[], cwd: string, env: Env): P
 }
 
 function nodePbkdf2(passphrase: Buffer, salt: Buffer): Promise<Buffer> {
+  const { iterations, keyBytes } = LEGACY_KEY_DERIVATION;
   return new Promise((resolve, reject) => {
-    pbkdf2(passphrase, salt, 10_000, 32, 'sha512', (err, key) => (err ? reject(err) : resolve(key)));
+    pbkdf2(passphrase, salt, iterations, keyBytes, 'sha512', (err, key) => (err ? reject(err) : resolve(key)));
   });
 }
 
@@ -277,13 +279,14 @@ export interface SpeedUp {
  * that neither gains from the machine warming up, and the median of the per-round ratios.
  */
 export async function measureSpeedUp(accelerator: Accelerator, rounds = 9, perRound = 4): Promise<SpeedUp> {
-  const [passphrase, salt] = [randomBytes(32), randomBytes(64)];
+  const { passphraseBytes, saltBytes, iterations, keyBytes } = LEGACY_KEY_DERIVATION;
+  const [passphrase, salt] = [randomBytes(passphraseBytes), randomBytes(saltBytes)];
   const time = async (derive: () => Promise<Buffer>): Promise<number> => {
     const start = performance.now();
     for (let i = 0; i < perRound; i++) await derive();
     return (performance.now() - start) / perRound;
   };
-  const ours = (): Promise<Buffer> => accelerator.derive(passphrase, salt, 10_000, 32);
+  const ours = (): Promise<Buffer> => accelerator.derive(passphrase, salt, iterations, keyBytes);
   const reference = (): Promise<Buffer> => nodePbkdf2(passphrase, salt);
   await ours();
   await reference(); // warm-up: first calls start the thread pool

@@ -17,6 +17,7 @@ import { getFips, pbkdf2, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 
+import { LEGACY_KEY_DERIVATION } from '../core/algorithms';
 import { loadAddon } from './load-addon';
 
 /** Where PBKDF2 runs: the native accelerator, or `crypto.pbkdf2`. */
@@ -51,7 +52,7 @@ export const ACCELERATOR_FILE = 'pbkdf2_sha512.node';
 const MAX_INPUT_BYTES = 1024;
 const MAX_KEY_LENGTH = 64;
 // The format's exact shape, which the long self-check runs.
-const FORMAT_ITERATIONS = 10_000;
+const { passphraseBytes, saltBytes, iterations: FORMAT_ITERATIONS, keyBytes } = LEGACY_KEY_DERIVATION;
 
 /**
  * Where the package's own build puts the accelerator, or `undefined` where this code has no
@@ -100,14 +101,14 @@ function nodePbkdf2(passphrase: Buffer, salt: Buffer, iterations: number, keyLen
  * The long check, at the format's exact shape (32-byte passphrase, 64-byte salt, 10,000
  * iterations, 32-byte key) through the call derivations use, `derive`, against `crypto.pbkdf2`:
  * a build that goes wrong only after many iterations passes the short checks but not this one.
- * Both run on the thread pool, so the event loop is not held for the ~10 ms it takes.
+ * Both run on the thread pool, so the event loop is not held while they run.
  */
 export async function passesFormatCheck(accelerator: Accelerator): Promise<boolean> {
-  const [passphrase, salt] = [randomBytes(32), randomBytes(64)];
+  const [passphrase, salt] = [randomBytes(passphraseBytes), randomBytes(saltBytes)];
   try {
     const [ours, reference] = await Promise.all([
-      accelerator.derive(passphrase, salt, FORMAT_ITERATIONS, 32),
-      nodePbkdf2(passphrase, salt, FORMAT_ITERATIONS, 32),
+      accelerator.derive(passphrase, salt, FORMAT_ITERATIONS, keyBytes),
+      nodePbkdf2(passphrase, salt, FORMAT_ITERATIONS, keyBytes),
     ]);
     return Buffer.isBuffer(ours) && ours.equals(reference);
   } catch {
@@ -117,10 +118,10 @@ export async function passesFormatCheck(accelerator: Accelerator): Promise<boole
 
 /** The same long check on the calling thread, for a synchronous {@link keyDerivationBackend}. */
 function passesFormatCheckSync(accelerator: Accelerator): boolean {
-  const [passphrase, salt] = [randomBytes(32), randomBytes(64)];
+  const [passphrase, salt] = [randomBytes(passphraseBytes), randomBytes(saltBytes)];
   try {
-    const ours = accelerator.deriveSync(passphrase, salt, FORMAT_ITERATIONS, 32);
-    return Buffer.isBuffer(ours) && ours.equals(pbkdf2Sync(passphrase, salt, FORMAT_ITERATIONS, 32, 'sha512'));
+    const ours = accelerator.deriveSync(passphrase, salt, FORMAT_ITERATIONS, keyBytes);
+    return Buffer.isBuffer(ours) && ours.equals(pbkdf2Sync(passphrase, salt, FORMAT_ITERATIONS, keyBytes, 'sha512'));
   } catch {
     return false;
   }

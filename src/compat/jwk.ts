@@ -5,17 +5,13 @@
  */
 import type * as jose from 'node-jose';
 
-import type { WrapAlgorithm } from '../core/algorithms';
+import { ALLOWED_MODULI, ENC_MODULUS, type WrapAlgorithm } from '../core/algorithms';
 import { InvalidArgumentError } from '../core/errors';
 import { createJWKS, JWKSManager, RSA_ALGORITHM } from './jwks';
 import { nodeJose } from './node-jose';
 import type { JWKS } from '../core/types';
 
-/** Modulus of the keys `addKey(kid)` makes, in bits. */
-export const ENC_MODULUS = 2048;
-
-/** The moduli `addKey` offers. */
-export const ALLOWED_MODULI: readonly number[] = [2048, 3072, 4096];
+export { ALLOWED_MODULI, ENC_MODULUS };
 
 /** Options of {@link JWKManager.addKey}. */
 export interface AddKeyOptions {

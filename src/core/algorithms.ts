@@ -45,3 +45,21 @@ export const CONTENT_ENCRYPTION_ALGORITHM = 'A128CBC-HS256';
  * passphrase, and inflation stops at 32 bytes.
  */
 export const MAX_DECOMPRESSED_LENGTH = 250000;
+
+/** The content encryption of a `'jwe'` body (this package's own format, not a name of 3.0). */
+export const JWE_CONTENT_ENCRYPTION = 'A256GCM';
+
+/** The content encryptions this package reads and writes: the legacy key envelope's and the `'jwe'` body's. */
+export type ContentEncryption = typeof CONTENT_ENCRYPTION_ALGORITHM | typeof JWE_CONTENT_ENCRYPTION;
+
+/** Modulus of the RSA keys this package makes by default (`addKey(kid)`, keygen, test keysets), in bits. */
+export const ENC_MODULUS = 2048;
+
+/** The RSA moduli this package makes keys of, in bits. */
+export const ALLOWED_MODULI: readonly number[] = [2048, 3072, 4096];
+
+/**
+ * The legacy format's key derivation: PBKDF2-HMAC-SHA512 of a fresh 32-byte passphrase with a
+ * 64-byte salt, 10,000 iterations, giving the payload's 32-byte AES-256-GCM key.
+ */
+export const LEGACY_KEY_DERIVATION = Object.freeze({ passphraseBytes: 32, saltBytes: 64, iterations: 10_000, keyBytes: 32 } as const);

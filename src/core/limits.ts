@@ -41,7 +41,8 @@ export const DEFAULT_MAX_PAYLOAD_DEPTH = 64;
 export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 60;
 /**
  * Default of `maxPendingUnwraps`: bodies of one decryptor waiting for a private-key operation.
- * On 2 cores, 256 of them take about 40 ms of RSA at 2048 bits and 0.5 s at 4096 to clear.
+ * Enough for a burst; few enough that the last of them does not wait long (the README's Limits
+ * table gives the figures).
  */
 export const DEFAULT_MAX_PENDING_UNWRAPS = 256;
 /**
@@ -51,10 +52,10 @@ export const DEFAULT_MAX_PENDING_UNWRAPS = 256;
 export const DEFAULT_MAX_PENDING_UNWRAPS_PER_PROCESS = 4 * DEFAULT_MAX_PENDING_UNWRAPS;
 
 /**
- * The limits one body is held to, resolved from the decryptor's options (one name each, the
- * option's own, in every layer that checks one).
+ * The decryptor's limits, resolved from its options: one shape, each member named as its option,
+ * in every layer that checks one (the layers take the part they check, as a `Pick` of it).
  */
-export interface BodyLimits {
+export interface Limits {
   /** Longest body text, in characters (`maxBodyBytes`). */
   readonly maxBodyBytes: number;
   /** Longest plaintext, inflated or not, in bytes (`maxPayloadBytes`). */
@@ -63,4 +64,14 @@ export interface BodyLimits {
   readonly maxPayloadCost: number;
   /** Deepest nesting of arrays and objects in a payload (`maxPayloadDepth`). */
   readonly maxPayloadDepth: number;
+  /** Most bodies of one decryptor waiting for a private-key operation (`maxPendingUnwraps`). */
+  readonly maxPendingUnwraps: number;
+  /** Most bodies of all decryptors of the process waiting for one (`maxPendingUnwrapsPerProcess`). */
+  readonly maxPendingUnwrapsPerProcess: number;
 }
+
+/** The limits one body is held to. */
+export type BodyLimits = Pick<Limits, 'maxBodyBytes' | 'maxPayloadBytes' | 'maxPayloadCost' | 'maxPayloadDepth'>;
+
+/** The bound on bodies waiting for a private-key operation. */
+export type PendingUnwrapLimits = Pick<Limits, 'maxPendingUnwraps' | 'maxPendingUnwrapsPerProcess'>;

@@ -11,12 +11,12 @@ import type { EncryptionAlgorithmSpec, GetPublicKeyCommandOutput, KMSClient } fr
 import { InvalidArgumentError, KeyServiceUnavailableError } from '../core/errors';
 import { kidMap, rsaPublicJwk, wrapAlgorithmOption } from './options';
 import { loadKmsSdk } from './kms-sdk';
-import { isWrapAlgorithm, type WrapAlgorithm } from '../keys/keyset';
+import { isWrapAlgorithm, type WrapAlgorithm } from '../core/algorithms';
 import type { UnwrapKey, UnwrapKeyRequest } from '../keys/unwrap';
 import type { PublicJWK, PublicJWKS } from '../core/types';
 
 export type { UnwrapKey, UnwrapKeyRequest } from '../keys/unwrap';
-export type { WrapAlgorithm } from '../keys/keyset';
+export type { WrapAlgorithm } from '../core/algorithms';
 
 /** The KMS `EncryptionAlgorithm` for each JWE key-wrapping algorithm. */
 export const KMS_ENCRYPTION_ALGORITHMS: Readonly<Record<WrapAlgorithm, EncryptionAlgorithmSpec>> = Object.freeze({

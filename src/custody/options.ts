@@ -9,10 +9,10 @@
  */
 import { InvalidArgumentError } from '../core/errors';
 import type { PublicJWK } from '../core/types';
-import { isWrapAlgorithm, type WrapAlgorithm } from '../keys/keyset';
+import { isWrapAlgorithm, LEGACY_KEY_WRAP_ALGORITHM, type WrapAlgorithm } from '../core/algorithms';
 
 /** The key-wrapping algorithm a public set declares when the caller names none. */
-export const DEFAULT_CUSTODY_ALG: WrapAlgorithm = 'RSA-OAEP';
+export const DEFAULT_CUSTODY_ALG: WrapAlgorithm = LEGACY_KEY_WRAP_ALGORITHM;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

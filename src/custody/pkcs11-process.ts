@@ -14,6 +14,7 @@
  *
  * @packageDocumentation
  */
+import type { WrapAlgorithm } from '../core/algorithms';
 
 /** The first message to the process: where the token and its keys are. */
 export interface TokenProcessStart {
@@ -32,7 +33,7 @@ export interface TokenProcessJob {
   readonly type: 'decrypt';
   readonly id: number;
   readonly kid: string;
-  readonly alg: 'RSA-OAEP' | 'RSA-OAEP-256';
+  readonly alg: WrapAlgorithm;
   /** The wrapped key, base64. */
   readonly key: string;
   readonly deadline: number;

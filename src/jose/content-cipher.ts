@@ -7,9 +7,9 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
 
+import type { ContentEncryption } from '../core/algorithms';
 
-/** The content encryptions this package uses. */
-export type ContentEncryption = 'A128CBC-HS256' | 'A256GCM';
+export type { ContentEncryption };
 
 /** Content-encryption key length in bytes. */
 export const CEK_LENGTH: Readonly<Record<ContentEncryption, number>> = { 'A128CBC-HS256': 32, A256GCM: 32 };

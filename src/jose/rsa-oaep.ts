@@ -6,7 +6,7 @@
 import { publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 
 import { UnavailableError } from '../core/errors';
-import type { WrapAlgorithm } from '../keys/keyset';
+import type { WrapAlgorithm } from '../core/algorithms';
 import { oaepOptions } from '../keys/oaep';
 import type { UnwrapKey } from '../keys/unwrap';
 

@@ -12,8 +12,6 @@ import { oaepOptions } from './oaep';
 import { decodeBase64Url } from '../encoding/strict-base64';
 import type { JWKMetadata, KeyUse, PublicJWK, PublicJWKS } from '../core/types';
 
-// Their home is core/algorithms; named here too for the modules that import them from here.
-export { isWrapAlgorithm, type WrapAlgorithm } from '../core/algorithms';
 
 /** One key of a set, ready for use. */
 export interface RecipientKey {
@@ -55,7 +53,7 @@ const LEADING_MEMBERS = ['kty', 'kid', 'use', 'alg', 'key_ops', 'e', 'n'] as con
 export const MIN_KEY_MODULUS_BITS = 1024;
 /**
  * Largest modulus a key set may hold. Any body for a key costs one private operation, even a
- * forged one: about 28 ms of CPU at 8192 bits, about 470 ms at 16384.
+ * forged one, and that cost grows with about the cube of the modulus.
  */
 export const MAX_KEY_MODULUS_BITS = 8192;
 /** The `key_ops` that let a key take part in key wrapping (RFC 7517 §4.3). */

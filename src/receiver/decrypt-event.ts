@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { NoKeyFoundError, type ErrorCode, type NoKeyFoundReason, type RequestCryptoError } from '../core/errors';
 import type { BodyFormat } from '../core/types';
 import type { LearnedHeader } from '../formats/wire-format';
-import type { WrapAlgorithm } from '../keys/keyset';
+import type { WrapAlgorithm } from '../core/algorithms';
 import { isUnexpected } from '../core/unexpected-error';
 
 /** What {@link OnDecrypt} hears about one call. Members other than `ok`, `bodyBytes` and `durationMs` are present only once known. */

@@ -19,6 +19,7 @@ import {
   DEFAULT_MAX_PENDING_UNWRAPS_PER_PROCESS,
   PAYLOAD_COST_PER_VALUE,
   type BodyLimits,
+  type PendingUnwrapLimits,
 } from '../core/limits';
 import { bodySha256, bodyText, type EncryptedBody } from '../encoding/body-text';
 import { parseBoundedJson } from '../encoding/bounded-json';
@@ -335,9 +336,9 @@ export async function createRequestDecryptor(
   if (unwrapOn !== 'threads' && unwrapOn !== 'event-loop') {
     throw new InvalidArgumentError('invalid argument: unwrapOn must be "threads" or "event-loop"');
   }
-  const pendingLimits = {
-    perDecryptor: limitOption('maxPendingUnwraps', options.maxPendingUnwraps, DEFAULT_MAX_PENDING_UNWRAPS),
-    perProcess: limitOption('maxPendingUnwrapsPerProcess', options.maxPendingUnwrapsPerProcess, DEFAULT_MAX_PENDING_UNWRAPS_PER_PROCESS),
+  const pendingLimits: PendingUnwrapLimits = {
+    maxPendingUnwraps: limitOption('maxPendingUnwraps', options.maxPendingUnwraps, DEFAULT_MAX_PENDING_UNWRAPS),
+    maxPendingUnwrapsPerProcess: limitOption('maxPendingUnwrapsPerProcess', options.maxPendingUnwrapsPerProcess, DEFAULT_MAX_PENDING_UNWRAPS_PER_PROCESS),
   };
   const keyring = loadKeyring(privateJWKS, { pinKeyWrapAlgorithm: options.pinKeyWrapAlgorithm === true });
   let custody: KeyCustody;

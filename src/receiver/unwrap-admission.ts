@@ -8,22 +8,17 @@
  * @packageDocumentation
  */
 import { ReceiverBusyError } from '../core/errors';
+import type { PendingUnwrapLimits } from '../core/limits';
 import type { UnwrapKey } from '../keys/unwrap';
 
 /** Bodies of every decryptor of this copy of the package that wait for a private-key operation. */
 let pendingInProcess = 0;
 
-/** The bounds of {@link admitUnwraps}. */
-export interface PendingUnwrapLimits {
-  /** Most bodies of this decryptor that may wait at once. */
-  readonly perDecryptor: number;
-  /** Past this many bodies waiting in the process (every decryptor's), this decryptor's are refused. */
-  readonly perProcess: number;
-}
 
 /**
  * `unwrap`, counting the bodies that wait for it until each settles, and refusing a body with
- * `ReceiverBusyError` when either count is at its bound.
+ * `ReceiverBusyError` when this decryptor's count is at `maxPendingUnwraps` or the process's (every
+ * decryptor's) at `maxPendingUnwrapsPerProcess`.
  */
 export function admitUnwraps(unwrap: UnwrapKey, limits: PendingUnwrapLimits): UnwrapKey {
   let pending = 0;
@@ -32,7 +27,7 @@ export function admitUnwraps(unwrap: UnwrapKey, limits: PendingUnwrapLimits): Un
     pendingInProcess -= 1;
   };
   return (request) => {
-    if (pending >= limits.perDecryptor || pendingInProcess >= limits.perProcess) return Promise.reject(new ReceiverBusyError());
+    if (pending >= limits.maxPendingUnwraps || pendingInProcess >= limits.maxPendingUnwrapsPerProcess) return Promise.reject(new ReceiverBusyError());
     pending += 1;
     pendingInProcess += 1;
     let result: Promise<Uint8Array>;

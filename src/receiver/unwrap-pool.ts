@@ -1,8 +1,8 @@
 /**
  * RSA private operations off the event loop: a few worker threads, shared by every decryptor of
- * the process, each running synchronous `privateDecrypt`. One RSA-4096 unwrap costs about 4 ms of
- * CPU; on the event loop, 32 bodies in flight would hold it for over 100 ms, and a server's other
- * requests would wait. On threads they also use every core.
+ * the process, each running synchronous `privateDecrypt`. An RSA unwrap is milliseconds of CPU at
+ * the larger key sizes; on the event loop, bodies in flight would hold it in turn and a server's
+ * other requests would wait. On threads they also use every core.
  *
  * The design has no protocol of its own: jobs wait in one queue on the event loop, a job is
  * posted to a thread only when that thread is idle (so no body waits behind a busy thread while
@@ -23,15 +23,16 @@ import { privateDecrypt, type KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
-import type { Keyring, WrapAlgorithm } from '../keys/keyset';
+import type { WrapAlgorithm } from '../core/algorithms';
+import type { Keyring } from '../keys/keyset';
 import { oaepHashOf, oaepOptions } from '../keys/oaep';
 import { unwrapInProcess, type UnwrapKey } from '../keys/unwrap';
 import type { ForgetKey, FromUnwrapThread, UnwrapJob } from './unwrap-worker';
 import { UNWRAP_WORKER_SOURCE } from './unwrap-worker-source';
 
 /**
- * How long a thread may take to start before the pool gives up on it. A thread starts in
- * 20–50 ms; a busy host can take seconds.
+ * How long a thread may take to start before the pool gives up on it: generous, since a busy host
+ * can take seconds to start one.
  */
 const START_DEADLINE_MS = 10_000;
 /** A job whose thread stopped this many times is unwrapped on the event loop instead. */

@@ -67,7 +67,7 @@ function serve(port: MessagePort): void {
     if (key === undefined) return 'unknown-key';
     let cek: Buffer;
     try {
-      // SHA-1 is OpenSSL's default OAEP digest and is not named (oaepOptions in unwrap.ts says why).
+      // SHA-1 is OpenSSL's default OAEP digest and is not named (oaepOptions in keys/oaep.ts says why).
       const padding = constants.RSA_PKCS1_OAEP_PADDING;
       cek = privateDecrypt(job.oaepHash === 'sha256' ? { key, padding, oaepHash: 'sha256' } : { key, padding }, job.encryptedKey);
     } catch {

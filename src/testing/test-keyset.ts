@@ -15,14 +15,14 @@ import {
   type Decryptor,
 } from '../receiver/decryptor';
 import { createRequestEncryptor, type Encryptor, type EncryptorOptions } from '../sender/encryptor';
-import { isWrapAlgorithm, LEGACY_KEY_WRAP_ALGORITHM, type WrapAlgorithm } from '../core/algorithms';
+import { ALLOWED_MODULI, ENC_MODULUS, isWrapAlgorithm, LEGACY_KEY_WRAP_ALGORITHM, type WrapAlgorithm } from '../core/algorithms';
 import { InvalidArgumentError } from '../core/errors';
 import type { EncryptedBody } from '../encoding/body-text';
 import type { StandardSchemaV1 } from '../receiver/schema';
 import type { PrivateJWK, PrivateJWKS, PublicJWK, PublicJWKS } from '../core/types';
 
 /** The RSA sizes a test keyset may have: the sizes `addKey` makes, none under 2048 bits. */
-export const TEST_KEY_MODULI: readonly number[] = [2048, 3072, 4096];
+export const TEST_KEY_MODULI: readonly number[] = ALLOWED_MODULI;
 
 /** Options of {@link createTestKeyset}. */
 export interface TestKeysetOptions {
@@ -93,7 +93,7 @@ const publicOf = ({ kty, kid, use, alg, e, n }: PrivateJWK): PublicJWK => ({ kty
  */
 export async function createTestKeyset(options: TestKeysetOptions): Promise<TestKeyset> {
   // Checked as untrusted: a JavaScript test may pass anything.
-  const { kids, modulusLength = 2048, alg = LEGACY_KEY_WRAP_ALGORITHM }: Partial<TestKeysetOptions> = options ?? {};
+  const { kids, modulusLength = ENC_MODULUS, alg = LEGACY_KEY_WRAP_ALGORITHM }: Partial<TestKeysetOptions> = options ?? {};
   if (!Array.isArray(kids) || kids.length === 0 || !kids.every((kid) => typeof kid === 'string' && kid.length > 0)) {
     throw new InvalidArgumentError('invalid argument: kids must be a non-empty array of non-empty strings');
   }

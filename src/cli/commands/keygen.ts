@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 
 import { isWrapAlgorithm, LEGACY_KEY_WRAP_ALGORITHM } from '../../core/algorithms';
 import { InvalidArgumentError } from '../../core/errors';
-import { ALLOWED_MODULI, createJWKManager } from '../../compat/jwk';
+import { ALLOWED_MODULI, createJWKManager, ENC_MODULUS } from '../../compat/jwk';
 import { parseCommandLine, required, UsageError } from '../args';
 import type { Command } from '../command';
 import { readJwks, writePrivateJwks } from '../io';
@@ -22,7 +22,7 @@ When FILE is a symbolic link, the file it points to is updated. Prints the new p
     const { values } = parseCommandLine('keygen', args, OPTIONS, 0);
     const kid = required(values.kid, '--kid');
     const path = required(values.jwks, '--jwks');
-    const bits = values.bits === undefined ? 2048 : Number(values.bits);
+    const bits = values.bits === undefined ? ENC_MODULUS : Number(values.bits);
     if (!ALLOWED_MODULI.includes(bits)) throw new UsageError('--bits must be 2048, 3072 or 4096');
     const alg = values.alg ?? LEGACY_KEY_WRAP_ALGORITHM;
     if (!isWrapAlgorithm(alg)) throw new UsageError('--alg must be RSA-OAEP or RSA-OAEP-256');

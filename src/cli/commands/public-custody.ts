@@ -12,7 +12,8 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 
 import { InvalidArgumentError } from '../../core/errors';
 import { loadKmsSdk } from '../../custody/kms-sdk';
-import { isWrapAlgorithm, type WrapAlgorithm } from '../../keys/keyset';
+import { isWrapAlgorithm, type WrapAlgorithm } from '../../core/algorithms';
+import { DEFAULT_CUSTODY_ALG } from '../../custody/options';
 import { kmsPublicJWKS } from '../../custody/kms';
 import { pkcs11PublicJWKS } from '../../custody/pkcs11';
 import type { PublicJWKS } from '../../core/types';
@@ -91,7 +92,7 @@ async function fromKms(keyIds: Record<string, string>, alg: WrapAlgorithm): Prom
 /** Runs `request-crypto public` with `--kms` or `--pkcs11-library` and prints the public set. */
 export async function custodyPublic(values: CustodyValues, io: CliIo): Promise<void> {
   const usage = (message: string): UsageError => new UsageError(message);
-  const alg = values.alg ?? 'RSA-OAEP';
+  const alg = values.alg ?? DEFAULT_CUSTODY_ALG;
   if (!isWrapAlgorithm(alg)) throw usage('--alg must be RSA-OAEP or RSA-OAEP-256');
 
   let set: PublicJWKS;

@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import { BodyExpiredError, ContextMismatchError } from '../../core/errors';
+import { JWE_CONTENT_ENCRYPTION } from '../../core/algorithms';
 import type { BodyContext } from '../../core/context';
 import { parseCompactJwe, type CompactJwe } from '../../jose/compact';
 import { checkJweHeader, openJwe, type CheckedHeader, type JweExpectations } from '../../jose/decrypt';
@@ -41,7 +42,7 @@ export interface InspectedJweBody extends InspectedBody {
 }
 
 function expectationsOf(limits: BodySizeLimits): JweExpectations {
-  return { enc: 'A256GCM', maxCompressedBytes: limits.maxBodyBytes, maxPlaintextBytes: limits.maxPayloadBytes, overInflation: 'too-large' };
+  return { enc: JWE_CONTENT_ENCRYPTION, maxCompressedBytes: limits.maxBodyBytes, maxPlaintextBytes: limits.maxPayloadBytes, overInflation: 'too-large' };
 }
 
 /**
@@ -74,14 +75,14 @@ export const JWE_BODY: WireFormat<CompactJwe, InspectedJweBody, JweSealOptions> 
   seal(key, json, options) {
     const header: Record<string, unknown> = {
       alg: wrapAlgorithmOf(key, options.keyWrapAlgorithm),
-      enc: 'A256GCM',
+      enc: JWE_CONTENT_ENCRYPTION,
       kid: key.kid,
       iat: Math.floor(options.now / 1000),
       cty: 'json',
     };
     if (options.compress) header.zip = 'DEF';
     if (options.context !== undefined) header[CONTEXT_HEADER] = { ...options.context };
-    return encryptCompactJwe(key, 'A256GCM', header, Buffer.from(json, 'utf8'), options.compress);
+    return encryptCompactJwe(key, JWE_CONTENT_ENCRYPTION, header, Buffer.from(json, 'utf8'), options.compress);
   },
 };
 

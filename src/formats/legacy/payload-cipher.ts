@@ -7,16 +7,17 @@
  */
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
 
+import { LEGACY_KEY_DERIVATION } from '../../core/algorithms';
 import { BodyMalformedError, DecryptionFailedError } from '../../core/errors';
 import { pbkdf2Sha512 } from '../../accelerator/pbkdf2-sha512';
 import { decodeBase64 } from '../../encoding/strict-base64';
 
-const SALT_LENGTH = 64;
+const SALT_LENGTH = LEGACY_KEY_DERIVATION.saltBytes;
 const IV_LENGTH = 12;
 const TAG_LENGTH = 16;
 const HEADER_LENGTH = SALT_LENGTH + IV_LENGTH + TAG_LENGTH;
-const PBKDF2_ITERATIONS = 10000;
-const AES_KEY_LENGTH = 32;
+const PBKDF2_ITERATIONS = LEGACY_KEY_DERIVATION.iterations;
+const AES_KEY_LENGTH = LEGACY_KEY_DERIVATION.keyBytes;
 
 /** Derives the AES key on libuv's thread pool, never on the event loop. */
 function deriveKey(passphrase: Buffer, salt: Buffer): Promise<Buffer> {
