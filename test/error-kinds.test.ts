@@ -27,7 +27,7 @@ import {
   type DecryptEvent,
   type ErrorKind,
 } from '../src';
-import { rejectionOf, vectors } from './helpers';
+import { makeKeySets, rejectionOf, vectors } from './helpers';
 
 const MARKER = 'payload-text-only-the-receiver-may-read';
 
@@ -67,6 +67,15 @@ describe('kind', () => {
     expect(Object.keys(err).sort()).toEqual(['code', 'kid', 'name']);
     expect(String(err)).toBe('Error: Missing kid (kibana9).');
     expect(String(new NoKeyFoundError())).toBe('Error: no key found');
+  });
+
+  it('is "caller" for ERR_NO_KEY_FOUND when the decryptor was handed a set of public keys only, "body" for a kid its set lacks', async () => {
+    const body = await (await createRequestEncryptor(vectors.publicJWKS)).encrypt('kibana1', { a: 1 });
+    const handedPublicSet = await rejectionOf((await createRequestDecryptor(vectors.publicJWKS as never)).decrypt(body));
+    expect(handedPublicSet).toMatchObject({ code: ERROR_CODES.NO_KEY_FOUND, reason: 'public-keys-only', kind: 'caller' });
+    expect(String(handedPublicSet)).toBe('Error: no key found');
+    const kidLacking = await rejectionOf((await createRequestDecryptor(makeKeySets(['other']).privateJWKS)).decrypt(body));
+    expect(kidLacking).toMatchObject({ code: ERROR_CODES.NO_KEY_FOUND, reason: 'unknown-kid', kind: 'body' });
   });
 
   it('is "caller" for a key set the decryptor cannot use', async () => {

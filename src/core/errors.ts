@@ -50,7 +50,9 @@ export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
  * messages:
  * - `'body'`: the body (or its payload) was refused. The sender's fault: an HTTP receiver answers 400.
  * - `'caller'`: the calling code or its configuration is wrong (a bad option, a bad key set, a kid
- *   the set lacks, a payload with no JSON form). The server's fault: an HTTP receiver answers 500.
+ *   the set lacks, a payload with no JSON form, a decryptor handed a set with no private key:
+ *   `ERR_NO_KEY_FOUND` with reason `'public-keys-only'`). The server's fault: an HTTP receiver
+ *   answers 500.
  * - `'unavailable'`: the receiver cannot serve now ({@link UnavailableError}): answer 503, retry later.
  */
 export type ErrorKind = 'body' | 'caller' | 'unavailable';
@@ -133,7 +135,8 @@ export class NoKeyFoundError extends RequestCryptoError {
 
   /** @internal */
   constructor(reason?: NoKeyFoundReason) {
-    super(ERROR_CODES.NO_KEY_FOUND, 'no key found');
+    // A set with no private key refuses every body: the receiver's configuration, not the sender.
+    super(ERROR_CODES.NO_KEY_FOUND, 'no key found', reason === 'public-keys-only' ? 'caller' : 'body');
     if (reason !== undefined) this.reason = reason;
     // The original's users compare `String(err)`; keep the name that prints as `Error`.
     this.name = 'Error';
