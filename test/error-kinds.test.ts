@@ -2,6 +2,8 @@
 // code's mistakes (answer 500), 'body' for a refused body (400), 'unavailable' for the receiver's
 // condition (503). And a failure the library did not raise itself answers the client as a forgery
 // but is marked for the operator.
+import type * as Crypto from 'node:crypto';
+
 import * as boundedJson from '../src/encoding/bounded-json';
 import {
   BodyExpiredError,
@@ -151,5 +153,41 @@ describe('an error the library did not raise', () => {
     expect(err).toBeInstanceOf(RequestCryptoError);
     expect((err as Error & { cause?: unknown }).cause).toBeUndefined();
     expect(events.map((event) => 'unexpected' in event)).toEqual([false, false]);
+  });
+});
+
+describe('the private-key operation', () => {
+  /** A 'jwe' body whose wrapped key (its second part) has one byte changed: RSA-OAEP refuses it. */
+  async function bodyWithForgedKey(): Promise<string> {
+    const body = await (await createRequestEncryptor(vectors.publicJWKS)).encrypt('kibana1', { a: 1 }, { format: 'jwe' });
+    const parts = body.split('.');
+    const key = Buffer.from(parts[1]!, 'base64url');
+    key[10] = key[10]! ^ 1;
+    parts[1] = key.toString('base64url');
+    return parts.join('.');
+  }
+
+  it.each(['threads', 'event-loop'] as const)('refusing a wrapped key is a forgery, never unexpected (unwrapOn %s)', async (unwrapOn) => {
+    const events: DecryptEvent[] = [];
+    const decryptor = await createRequestDecryptor(vectors.privateJWKS, { unwrapOn, onDecrypt: (event) => void events.push(event) });
+    const forged = await bodyWithForgedKey();
+    const errors = await Promise.all([1, 2, 3, 4].map(() => rejectionOf(decryptor.decrypt(forged))));
+    for (const err of errors) expect(err).toBeInstanceOf(DecryptionFailedError);
+    expect(events.map((event) => [event.code, 'unexpected' in event])).toEqual(Array(4).fill(['ERR_DECRYPTION_FAILED', false]));
+  });
+
+  it.each(['threads', 'event-loop'] as const)('failing for another reason than OpenSSL refusing the key is unexpected (unwrapOn %s)', async (unwrapOn) => {
+    const events: DecryptEvent[] = [];
+    const decryptor = await createRequestDecryptor(vectors.privateJWKS, { unwrapOn, onDecrypt: (event) => void events.push(event) });
+    const body = await (await createRequestEncryptor(vectors.publicJWKS)).encrypt('kibana1', { a: 1 }, { format: 'jwe' });
+    // One body in flight with a 2048-bit key: unwrapped on this thread, where the spy is.
+    jest.spyOn(jest.requireActual<typeof Crypto>('node:crypto'), 'privateDecrypt').mockImplementation(() => {
+      throw new TypeError(`cannot read ${MARKER}`);
+    });
+    const err = await rejectionOf(decryptor.decrypt(body));
+    expect(err).toBeInstanceOf(DecryptionFailedError);
+    expect(err.message).toBe('decryption failed');
+    expect(events).toEqual([expect.objectContaining({ ok: false, code: 'ERR_DECRYPTION_FAILED', unexpected: true })]);
+    expect(JSON.stringify(events[0])).not.toContain(MARKER);
   });
 });

@@ -6,6 +6,7 @@
 import { publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 
 import { UnavailableError } from '../core/errors';
+import { isUnexpected } from '../core/unexpected-error';
 import type { WrapAlgorithm } from '../core/algorithms';
 import { oaepOptions } from '../keys/oaep';
 import type { UnwrapKey } from '../keys/unwrap';
@@ -48,7 +49,8 @@ export async function unwrapCek(
     const cek = await unwrap({ kid, alg, encryptedKey });
     return cek instanceof Uint8Array && cek.length === cekLength ? Buffer.from(cek.buffer, cek.byteOffset, cek.byteLength) : fallback;
   } catch (err) {
-    if (err instanceof UnavailableError) throw err;
+    // The key service's outage, or the library's own failure (marked as such): not the body's.
+    if (err instanceof UnavailableError || isUnexpected(err)) throw err;
     return fallback;
   }
 }

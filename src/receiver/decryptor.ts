@@ -28,7 +28,7 @@ import { LEGACY_BODY } from '../formats/legacy/body';
 import type { InspectedBody, OpenedBody, OpenedMetadata, SealOptions, WireFormat } from '../formats/wire-format';
 import { chooseKey } from '../jose/decrypt';
 import { loadKeyring, type Keyring } from '../keys/keyset';
-import { unwrapInProcess, type KeyCustody, type UnwrapKey } from '../keys/unwrap';
+import { unwrapInProcess, UnwrapRefusedError, type KeyCustody, type UnwrapKey } from '../keys/unwrap';
 import { admitUnwraps } from './unwrap-admission';
 import { unwrapOnThreads } from './unwrap-pool';
 import type { PrivateJWKS, PublicJWK, PublicJWKS } from '../core/types';
@@ -227,6 +227,21 @@ function checkDecryptOptions(options: DecryptOptions<StandardSchemaV1 | undefine
   }
 }
 
+/**
+ * One of this package's own unwraps, with every rejection but a refused wrapped key (a forgery)
+ * and the package's own errors marked as unexpected: the client still gets
+ * `ERR_DECRYPTION_FAILED`, and the operator's `onDecrypt` event says `unexpected: true`.
+ */
+function markingBugs(unwrap: UnwrapKey): UnwrapKey {
+  return async (request) => {
+    try {
+      return await unwrap(request);
+    } catch (err) {
+      throw err instanceof UnwrapRefusedError ? err : typedFailure(err);
+    }
+  };
+}
+
 /** One body through its format's three steps; what each step learns goes into `facts`. */
 async function openWith<P, I extends InspectedBody, S extends SealOptions>(
   format: WireFormat<P, I, S>,
@@ -343,8 +358,8 @@ export async function createRequestDecryptor(
   const keyring = loadKeyring(privateJWKS, { pinKeyWrapAlgorithm: options.pinKeyWrapAlgorithm === true });
   let custody: KeyCustody;
   if (options.unwrapKey !== undefined) custody = { unwrap: admitUnwraps(options.unwrapKey, pendingLimits), privateElsewhere: true };
-  else if (unwrapOn === 'event-loop') custody = { unwrap: unwrapInProcess(keyring), privateElsewhere: false };
-  else custody = { unwrap: admitUnwraps(unwrapOnThreads(keyring, () => inFlight === 1), pendingLimits), privateElsewhere: false };
+  else if (unwrapOn === 'event-loop') custody = { unwrap: markingBugs(unwrapInProcess(keyring)), privateElsewhere: false };
+  else custody = { unwrap: admitUnwraps(markingBugs(unwrapOnThreads(keyring, () => inFlight === 1)), pendingLimits), privateElsewhere: false };
   // Bodies between the start and the end of a decrypt or getJWKMetadata call.
   let inFlight = 0;
 

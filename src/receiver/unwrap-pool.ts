@@ -26,7 +26,7 @@ import { Worker } from 'node:worker_threads';
 import type { WrapAlgorithm } from '../core/algorithms';
 import type { Keyring } from '../keys/keyset';
 import { oaepHashOf, oaepOptions } from '../keys/oaep';
-import { unwrapInProcess, type UnwrapKey } from '../keys/unwrap';
+import { isOpenSslError, unwrapInProcess, UnwrapRefusedError, type UnwrapKey } from '../keys/unwrap';
 import type { ForgetKey, FromUnwrapThread, UnwrapJob } from './unwrap-worker';
 import { UNWRAP_WORKER_SOURCE } from './unwrap-worker-source';
 
@@ -44,10 +44,6 @@ const NO_THREADS = 'REQUEST_CRYPTO_UNWRAP_ON_EVENT_LOOP';
 const FEWER_THREADS = 'REQUEST_CRYPTO_UNWRAP_FEWER_THREADS';
 const THREAD_STOPPED = 'REQUEST_CRYPTO_UNWRAP_THREAD_STOPPED';
 
-/** What RSA-OAEP refusing a wrapped key rejects with: the caller treats it as any forgery. */
-function refused(): Error {
-  return new Error('RSA-OAEP refused the wrapped key');
-}
 
 /** A short, key-free description of why a thread did not start or stopped. */
 function why(err: unknown): string {
@@ -246,7 +242,8 @@ class UnwrapPool {
     this.dispatch();
     if (thread.job === undefined) thread.worker.unref();
     if (answer instanceof Uint8Array) job.resolve(answer);
-    else if (answer === 'refused') job.reject(refused());
+    else if (answer === 'refused') job.reject(new UnwrapRefusedError());
+    else if (answer === 'failed') job.reject(new Error('the unwrap thread failed on a job'));
     else {
       // 'unknown-key': the pool's mistake, never the body's.
       thread.known.delete(job.key);
@@ -299,8 +296,8 @@ class UnwrapPool {
     let cek: Buffer;
     try {
       cek = privateDecrypt({ key: job.privateKey, ...oaepOptions(job.alg) }, job.encryptedKey);
-    } catch {
-      job.reject(refused());
+    } catch (err) {
+      job.reject(isOpenSslError(err) ? new UnwrapRefusedError() : err instanceof Error ? err : new Error('the unwrap failed'));
       return;
     }
     job.resolve(cek);
@@ -351,7 +348,7 @@ export function unwrapOnThreads(keyring: Keyring, alone: () => boolean): UnwrapK
     const privateKey = key?.privateKey;
     if (key === undefined || privateKey === undefined) return Promise.reject(new Error('no private key'));
     // Longer than the modulus: RSA refuses it without a private operation, and it is not copied.
-    if (request.encryptedKey.length > Math.ceil(key.metadata.length / 8)) return Promise.reject(refused());
+    if (request.encryptedKey.length > Math.ceil(key.metadata.length / 8)) return Promise.reject(new UnwrapRefusedError());
     if (alone() && key.metadata.length <= INLINE_UNWRAP_MAX_BITS) return inline(request);
     return onThreads(privateKey, request.alg, request.encryptedKey);
   };
