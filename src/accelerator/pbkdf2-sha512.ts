@@ -60,7 +60,7 @@ const { passphraseBytes, saltBytes, iterations: FORMAT_ITERATIONS, keyBytes } = 
  * bundle's folder, so the path points nowhere and the fallback is used, never a wrong file.
  */
 export function packageAcceleratorPath(): string | undefined {
-  // src/formats/legacy and lib/formats/legacy sit three levels below the package root; node-gyp builds in native/.
+  // src/accelerator and lib/accelerator sit two levels below the package root; node-gyp builds in native/.
   return typeof __dirname === 'string' ? join(__dirname, '..', '..', 'native', 'build', 'Release', ACCELERATOR_FILE) : undefined;
 }
 

@@ -37,18 +37,14 @@ export interface KeyCustody {
 
 /**
  * What this package's own unwraps reject with when RSA-OAEP refuses a wrapped key: the body is a
- * forgery. Any other rejection of theirs is a bug of the library, and the decryptor marks it so.
+ * forgery. Every throw of `privateDecrypt` is one (OpenSSL in FIPS mode refuses padding without an
+ * error code, so a code cannot tell refusals apart). Any other rejection of theirs is a bug of the
+ * library, and the decryptor marks it so.
  */
 export class UnwrapRefusedError extends Error {
   constructor() {
     super('RSA-OAEP refused the wrapped key');
   }
-}
-
-/** True for an error OpenSSL raised on the ciphertext, as it does for every refused wrapped key. */
-export function isOpenSslError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('ERR_OSSL');
 }
 
 /** Unwraps with the private keys of `keyring`, in this process. */
@@ -58,9 +54,8 @@ export function unwrapInProcess(keyring: Keyring): UnwrapKey {
     if (privateKey === undefined) throw new Error('no private key');
     try {
       return privateDecrypt({ key: privateKey, ...oaepOptions(alg) }, encryptedKey);
-    } catch (err) {
-      if (isOpenSslError(err)) throw new UnwrapRefusedError();
-      throw err;
+    } catch {
+      throw new UnwrapRefusedError();
     }
   };
 }

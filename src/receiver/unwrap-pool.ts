@@ -26,7 +26,7 @@ import { Worker } from 'node:worker_threads';
 import type { WrapAlgorithm } from '../core/algorithms';
 import type { Keyring } from '../keys/keyset';
 import { oaepHashOf, oaepOptions } from '../keys/oaep';
-import { isOpenSslError, unwrapInProcess, UnwrapRefusedError, type UnwrapKey } from '../keys/unwrap';
+import { unwrapInProcess, UnwrapRefusedError, type UnwrapKey } from '../keys/unwrap';
 import type { ForgetKey, FromUnwrapThread, UnwrapJob } from './unwrap-worker';
 import { UNWRAP_WORKER_SOURCE } from './unwrap-worker-source';
 
@@ -243,7 +243,6 @@ class UnwrapPool {
     if (thread.job === undefined) thread.worker.unref();
     if (answer instanceof Uint8Array) job.resolve(answer);
     else if (answer === 'refused') job.reject(new UnwrapRefusedError());
-    else if (answer === 'failed') job.reject(new Error('the unwrap thread failed on a job'));
     else {
       // 'unknown-key': the pool's mistake, never the body's.
       thread.known.delete(job.key);
@@ -296,8 +295,8 @@ class UnwrapPool {
     let cek: Buffer;
     try {
       cek = privateDecrypt({ key: job.privateKey, ...oaepOptions(job.alg) }, job.encryptedKey);
-    } catch (err) {
-      job.reject(isOpenSslError(err) ? new UnwrapRefusedError() : err instanceof Error ? err : new Error('the unwrap failed'));
+    } catch {
+      job.reject(new UnwrapRefusedError());
       return;
     }
     job.resolve(cek);

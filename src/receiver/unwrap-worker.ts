@@ -36,10 +36,10 @@ export type ToUnwrapThread = UnwrapJob | ForgetKey;
 /**
  * What a thread posts back: `'ready'` once when it is listening; then, for each job in turn, the
  * content key, `'refused'` when RSA-OAEP refused the wrapped key (a forgery, as far as the thread
- * can tell), `'failed'` when the call failed otherwise (the library's fault), or `'unknown-key'`
- * when the thread was never sent the key (the pool's mistake, never the body's).
+ * can tell), or `'unknown-key'` when the thread was never sent the key (the pool's mistake, never
+ * the body's).
  */
-export type FromUnwrapThread = 'ready' | Uint8Array | 'refused' | 'failed' | 'unknown-key';
+export type FromUnwrapThread = 'ready' | Uint8Array | 'refused' | 'unknown-key';
 
 /**
  * This thread's own copy of a key: threads that share one OpenSSL key take turns on its lock and
@@ -70,10 +70,9 @@ function serve(port: MessagePort): void {
       // SHA-1 is OpenSSL's default OAEP digest and is not named (oaepOptions in keys/oaep.ts says why).
       const padding = constants.RSA_PKCS1_OAEP_PADDING;
       cek = privateDecrypt(job.oaepHash === 'sha256' ? { key, padding, oaepHash: 'sha256' } : { key, padding }, job.encryptedKey);
-    } catch (err) {
-      // OpenSSL refusing the ciphertext is a forged body; anything else is the library's own fault.
-      const code = (err as { code?: unknown } | null)?.code;
-      return typeof code === 'string' && code.startsWith('ERR_OSSL') ? 'refused' : 'failed';
+    } catch {
+      // Any throw: in FIPS mode OpenSSL refuses padding without an error code to tell it by.
+      return 'refused';
     }
     // Sent in a buffer of its own, transferred: no copy stays behind on this thread.
     const own = new Uint8Array(cek.length);

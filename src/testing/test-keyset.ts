@@ -22,7 +22,7 @@ import type { StandardSchemaV1 } from '../receiver/schema';
 import type { PrivateJWK, PrivateJWKS, PublicJWK, PublicJWKS } from '../core/types';
 
 /** The RSA sizes a test keyset may have: the sizes `addKey` makes, none under 2048 bits. */
-export const TEST_KEY_MODULI: readonly number[] = ALLOWED_MODULI;
+export const TEST_KEY_MODULI: readonly number[] = Object.freeze([...ALLOWED_MODULI]);
 
 /** Options of {@link createTestKeyset}. */
 export interface TestKeysetOptions {
