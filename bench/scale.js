@@ -7,7 +7,8 @@
 'use strict';
 /* global TextDecoder, setInterval, clearInterval, setTimeout, fetch */
 
-const { spawn, execFileSync } = require('node:child_process');
+const { execFileSync, fork, spawn } = require('node:child_process');
+const { availableParallelism } = require('node:os');
 const { constants, createPrivateKey, createPublicKey, generateKeyPairSync, privateDecrypt, publicEncrypt, randomBytes } = require('node:crypto');
 const path = require('node:path');
 
@@ -70,6 +71,20 @@ async function joseRows(compare, ours, fixture, payloadOf, config) {
       );
     }
   }
+  // What no design in one process can pass on this machine: one process per core, each unwrapping
+  // on its own event loop one body at a time, so that nothing is handed off and every core works.
+  const ceilingBody = await encryptor.encrypt('kibana1', payloadOf(10 * 1024), { format: 'jwe' });
+  const ceiling = inlineProcesses(ceilingBody);
+  try {
+    rows.push(
+      await compare(`ceiling: ${ceiling.count} processes one at a time (ours) vs jose 6 10 KB`, undefined, {
+        ours: ceiling,
+        original: async () => JSON.parse(decoder.decode((await j.compactDecrypt(ceilingBody, key)).plaintext)),
+      }, 32, rowConfig),
+    );
+  } finally {
+    ceiling.stop();
+  }
   // The 10 KB row again while one other process keeps a core busy at normal priority, as on a
   // shared host: the RSA threads compete with it for the cores, and so does jose.
   const body = await encryptor.encrypt('kibana1', payloadOf(10 * 1024), { format: 'jwe' });
@@ -87,6 +102,32 @@ async function joseRows(compare, ours, fixture, payloadOf, config) {
   const rsaProbeUs = { before: probeBefore, after: rsaProbe(fixture) };
   console.log(`machine: one RSA-2048 private operation on one thread took ${rsaProbeUs.before.toFixed(0)} µs before the rows against jose 6 and ${rsaProbeUs.after.toFixed(0)} µs after`);
   return { rows, rsaProbeUs };
+}
+
+/**
+ * One child process per core (bench/ceiling-child.js), each decrypting `body` one at a time with
+ * its unwraps on its own event loop: a case for `compare` that measures its own windows, all
+ * processes at once, and `stop()` to end them.
+ */
+function inlineProcesses(body) {
+  const count = availableParallelism();
+  const children = Array.from({ length: count }, () =>
+    fork(path.join(__dirname, 'ceiling-child.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  );
+  const runFor = (child, ms) =>
+    new Promise((resolve) => {
+      child.once('message', resolve);
+      child.send({ body, ms });
+    });
+  return {
+    count,
+    async window(ms) {
+      const results = await Promise.all(children.map((child) => runFor(child, ms)));
+      const opsPerSec = results.reduce((sum, r) => sum + (r.done * 1000) / r.elapsed, 0);
+      return { opsPerSec, latencies: results.flatMap((r) => r.latencies) };
+    },
+    stop: () => children.forEach((child) => child.kill('SIGKILL')),
+  };
 }
 
 /** Starts a process that spins on one core at normal priority; returns what stops it. */
