@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { privateDecrypt } from 'node:crypto';
+import { privateDecrypt, type KeyObject } from 'node:crypto';
 
 import type { WrapAlgorithm } from '../core/algorithms';
 import type { Keyring } from './keyset';
@@ -47,15 +47,23 @@ export class UnwrapRefusedError extends Error {
   }
 }
 
+/**
+ * RSA-OAEP decryption of `encryptedKey` with `privateKey`, right here; any throw becomes
+ * {@link UnwrapRefusedError}.
+ */
+export function unwrapWith(privateKey: KeyObject, alg: WrapAlgorithm, encryptedKey: Uint8Array): Buffer {
+  try {
+    return privateDecrypt({ key: privateKey, ...oaepOptions(alg) }, encryptedKey);
+  } catch {
+    throw new UnwrapRefusedError();
+  }
+}
+
 /** Unwraps with the private keys of `keyring`, in this process. */
 export function unwrapInProcess(keyring: Keyring): UnwrapKey {
   return async ({ kid, alg, encryptedKey }) => {
     const privateKey = keyring.get(kid)?.privateKey;
     if (privateKey === undefined) throw new Error('no private key');
-    try {
-      return privateDecrypt({ key: privateKey, ...oaepOptions(alg) }, encryptedKey);
-    } catch {
-      throw new UnwrapRefusedError();
-    }
+    return unwrapWith(privateKey, alg, encryptedKey);
   };
 }

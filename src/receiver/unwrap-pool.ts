@@ -19,14 +19,14 @@
  *
  * @packageDocumentation
  */
-import { privateDecrypt, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 import type { WrapAlgorithm } from '../core/algorithms';
 import type { Keyring } from '../keys/keyset';
-import { oaepHashOf, oaepOptions } from '../keys/oaep';
-import { unwrapInProcess, UnwrapRefusedError, type UnwrapKey } from '../keys/unwrap';
+import { oaepHashOf } from '../keys/oaep';
+import { unwrapInProcess, unwrapWith, UnwrapRefusedError, type UnwrapKey } from '../keys/unwrap';
 import type { ForgetKey, FromUnwrapThread, UnwrapJob } from './unwrap-worker';
 import { UNWRAP_WORKER_SOURCE } from './unwrap-worker-source';
 
@@ -294,9 +294,9 @@ class UnwrapPool {
   private runHere(job: Job): void {
     let cek: Buffer;
     try {
-      cek = privateDecrypt({ key: job.privateKey, ...oaepOptions(job.alg) }, job.encryptedKey);
-    } catch {
-      job.reject(new UnwrapRefusedError());
+      cek = unwrapWith(job.privateKey, job.alg, job.encryptedKey);
+    } catch (err) {
+      job.reject(err as Error);
       return;
     }
     job.resolve(cek);
