@@ -72,18 +72,13 @@ async function webCryptoUnwrap(cap) {
     while (running < cap && waiting.length > 0) {
       const job = waiting.shift();
       running += 1;
-      webcrypto.subtle.decrypt({ name: 'RSA-OAEP' }, job.key, job.data).then(
-        (cek) => {
+      webcrypto.subtle
+        .decrypt({ name: 'RSA-OAEP' }, job.key, job.data)
+        .finally(() => {
           running -= 1;
           pump();
-          job.resolve(new Uint8Array(cek));
-        },
-        (err) => {
-          running -= 1;
-          pump();
-          job.reject(err);
-        },
-      );
+        })
+        .then((cek) => job.resolve(new Uint8Array(cek)), job.reject);
     }
   };
   return ({ kid, alg, encryptedKey }) =>
