@@ -19,6 +19,7 @@ const { generateKeyPairSync } = require('node:crypto');
 const path = require('node:path');
 
 const { payloadOf } = require('./payload');
+const { window } = require('./window');
 
 const [before, after, roundsArg] = process.argv.slice(2);
 if (before === undefined || after === undefined) {
@@ -30,18 +31,8 @@ const rounds = Number(roundsArg ?? 16);
 const size = Number(process.env.SIZE ?? 10 * 1024);
 const inflight = Number(process.env.INFLIGHT ?? 32);
 
-async function window(fn, ms) {
-  const started = performance.now();
-  let done = 0;
-  const worker = async () => {
-    while (performance.now() - started < ms) {
-      await fn();
-      done += 1;
-    }
-  };
-  await Promise.all(Array.from({ length: inflight }, worker));
-  return (done * 1000) / (performance.now() - started);
-}
+/** Calls of `fn` per second, `inflight` kept pending for `ms`. */
+const rate = async (fn, ms) => (await window(fn, inflight, ms)).opsPerSec;
 
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -66,9 +57,9 @@ async function main() {
   }
   const names = Object.keys(fns);
   const ops = Object.fromEntries(names.map((name) => [name, []]));
-  for (const name of names) await window(fns[name], 200); // warm up
+  for (const name of names) await rate(fns[name], 200); // warm up
   for (let round = 0; round < rounds; round += 1) {
-    for (const name of round % 2 === 0 ? names : [...names].reverse()) ops[name].push(await window(fns[name], 600));
+    for (const name of round % 2 === 0 ? names : [...names].reverse()) ops[name].push(await rate(fns[name], 600));
   }
   const joseOps = median(ops.jose);
   console.log(`${size} B payload, ${inflight} in flight, ${rounds} rounds: jose 6 ${joseOps.toFixed(0)}/s`);

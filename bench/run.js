@@ -20,6 +20,7 @@ const path = require('node:path');
 const ours = require('../lib');
 const scale = require('./scale');
 const { payloadOf } = require('./payload');
+const { window } = require('./window');
 const original = require('@elastic/request-crypto');
 const fixture = require('../test/fixtures/elastic-request-crypto-2.0.3.json');
 
@@ -68,24 +69,6 @@ function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-/** Runs `fn` with `inflight` operations always pending, for at least windowMs and minOps. */
-async function window(fn, inflight, windowMs, minOps) {
-  const latencies = [];
-  const started = performance.now();
-  let done = 0;
-  const worker = async () => {
-    while (performance.now() - started < windowMs || done < minOps) {
-      const t = performance.now();
-      await fn();
-      latencies.push(performance.now() - t);
-      done += 1;
-    }
-  };
-  await Promise.all(Array.from({ length: inflight }, worker));
-  const elapsed = performance.now() - started;
-  return { opsPerSec: (done * 1000) / elapsed, latencies };
 }
 
 async function compare(name, target, fns, inflight = 1, config = CONFIG) {

@@ -58,6 +58,7 @@ async function joseRows(compare, ours, fixture, payloadOf, config) {
   const encryptor = await ours.createRequestEncryptor(fixture.publicJWKS);
   const decryptor = await ours.createRequestDecryptor(fixture.privateJWKS);
   const decoder = new TextDecoder();
+  const joseDecrypt = async (body) => JSON.parse(decoder.decode((await j.compactDecrypt(body, key)).plaintext));
   const rows = [];
   const probeBefore = rsaProbe(fixture);
   for (const [label, bytes] of [['100 B', 100], ['10 KB', 10 * 1024]]) {
@@ -66,20 +67,20 @@ async function joseRows(compare, ours, fixture, payloadOf, config) {
       rows.push(
         await compare(`jwe decrypt (ours) vs jose 6 ${label}`, inflight === 1 ? 1.3 : 1.5, {
           ours: () => decryptor.decrypt(body),
-          original: async () => JSON.parse(decoder.decode((await j.compactDecrypt(body, key)).plaintext)),
+          original: () => joseDecrypt(body),
         }, inflight, rowConfig),
       );
     }
   }
   // What no design in one process can pass on this machine: one process per core, each unwrapping
   // on its own event loop one body at a time, so that nothing is handed off and every core works.
-  const ceilingBody = await encryptor.encrypt('kibana1', payloadOf(10 * 1024), { format: 'jwe' });
-  const ceiling = inlineProcesses(ceilingBody);
+  const body = await encryptor.encrypt('kibana1', payloadOf(10 * 1024), { format: 'jwe' });
+  const ceiling = inlineProcesses(body);
   try {
     rows.push(
       await compare(`ceiling: ${ceiling.count} processes one at a time (ours) vs jose 6 10 KB`, undefined, {
         ours: ceiling,
-        original: async () => JSON.parse(decoder.decode((await j.compactDecrypt(ceilingBody, key)).plaintext)),
+        original: () => joseDecrypt(body),
       }, 32, rowConfig),
     );
   } finally {
@@ -87,13 +88,12 @@ async function joseRows(compare, ours, fixture, payloadOf, config) {
   }
   // The 10 KB row again while one other process keeps a core busy at normal priority, as on a
   // shared host: the RSA threads compete with it for the cores, and so does jose.
-  const body = await encryptor.encrypt('kibana1', payloadOf(10 * 1024), { format: 'jwe' });
   const stopNeighbour = busyNeighbour();
   try {
     rows.push(
       await compare('jwe decrypt (ours) vs jose 6 10 KB, one busy process beside', 1.3, {
         ours: () => decryptor.decrypt(body),
-        original: async () => JSON.parse(decoder.decode((await j.compactDecrypt(body, key)).plaintext)),
+        original: () => joseDecrypt(body),
       }, 32, rowConfig),
     );
   } finally {
@@ -123,7 +123,7 @@ function inlineProcesses(body) {
     count,
     async window(ms) {
       const results = await Promise.all(children.map((child) => runFor(child, ms)));
-      const opsPerSec = results.reduce((sum, r) => sum + (r.done * 1000) / r.elapsed, 0);
+      const opsPerSec = results.reduce((sum, r) => sum + r.opsPerSec, 0);
       return { opsPerSec, latencies: results.flatMap((r) => r.latencies) };
     },
     stop: () => children.forEach((child) => child.kill('SIGKILL')),

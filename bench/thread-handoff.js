@@ -26,6 +26,7 @@ const ROOT = path.join(__dirname, '..');
 const lib = require(path.join(ROOT, 'lib'));
 const fixture = require('../test/fixtures/elastic-request-crypto-2.0.3.json');
 const { payloadOf } = require('./payload');
+const { window } = require('./window');
 
 const WINDOW_MS = 1500;
 
@@ -34,22 +35,14 @@ async function measure(fn, inflight, ms) {
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
   const started = performance.now();
-  let done = 0;
-  await Promise.all(
-    Array.from({ length: inflight }, async () => {
-      while (performance.now() - started < ms) {
-        await fn();
-        done += 1;
-      }
-    }),
-  );
+  const { opsPerSec, latencies } = await window(fn, inflight, ms);
   const wall = performance.now() - started;
   const cpu = process.cpuUsage(cpu0);
   const cpuMs = (cpu.user + cpu.system) / 1000;
   return {
-    perSec: (done * 1000) / wall,
+    perSec: opsPerSec,
     cpuPercent: (cpuMs / wall) * 100,
-    cpuUsPerCall: (cpuMs * 1000) / done,
+    cpuUsPerCall: (cpuMs * 1000) / latencies.length,
     elu: performance.eventLoopUtilization(elu0).utilization * 100,
   };
 }

@@ -292,14 +292,11 @@ class UnwrapPool {
   }
 
   private runHere(job: Job): void {
-    let cek: Buffer;
     try {
-      cek = unwrapWith(job.privateKey, job.alg, job.encryptedKey);
+      job.resolve(unwrapWith(job.privateKey, job.alg, job.encryptedKey));
     } catch (err) {
       job.reject(err as Error);
-      return;
     }
-    job.resolve(cek);
   }
 
   private forget(key: number): void {
